@@ -6,8 +6,9 @@
  * @module
  */
 import type { Decoder, Encoder } from './encoding.js';
+import { DatsyncError, ErrorCode } from './errors.js';
 import type { JsonValue, Value } from './values.js';
-import { MAX_JSON_DEPTH } from './values.js';
+import { MAX_BIGINT_DIGITS, MAX_JSON_DEPTH } from './values.js';
 
 const Tag = {
   String: 0,
@@ -21,7 +22,6 @@ const Tag = {
   Object: 8,
 } as const;
 
-const MAX_BIGINT_DIGITS = 4096;
 const bigintPattern = /^-?[0-9]+$/;
 
 export function writeValue(encoder: Encoder, value: Value): void {
@@ -57,7 +57,7 @@ function writeAt(encoder: Encoder, value: Value, depth: number): void {
     encoder.uint8(Tag.Null);
     return;
   }
-  if (depth >= MAX_JSON_DEPTH) throw new RangeError('value nested too deeply to encode');
+  if (depth >= MAX_JSON_DEPTH) throw new DatsyncError(ErrorCode.InvalidValue, `value nested deeper than ${MAX_JSON_DEPTH} levels`);
   if (Array.isArray(value)) {
     encoder.uint8(Tag.Array);
     encoder.varUint(value.length);
@@ -93,7 +93,8 @@ function readAt(decoder: Decoder, depth: number): Value {
       return true;
     case Tag.BigInt: {
       const text = decoder.string();
-      if (text.length > MAX_BIGINT_DIGITS || !bigintPattern.test(text)) decoder.fail('malformed big integer');
+      const digits = text.startsWith('-') ? text.length - 1 : text.length;
+      if (digits > MAX_BIGINT_DIGITS || !bigintPattern.test(text)) decoder.fail('malformed big integer');
       return BigInt(text);
     }
     case Tag.Null:

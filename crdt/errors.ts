@@ -31,6 +31,8 @@ export const ErrorCode = {
   InvalidTransaction: 'invalid-transaction',
   /** A unique attribute value is already held by another entity. */
   UniqueConflict: 'unique-conflict',
+  /** A Datalog query or pull pattern is malformed or failed to run. */
+  InvalidQuery: 'invalid-query',
   /** An entity referenced by id or lookup ref does not exist. */
   UnknownEntity: 'unknown-entity',
   /** The client or server was used after `close()`. */

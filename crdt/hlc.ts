@@ -90,12 +90,24 @@ export class HybridClock {
 
   /** Throws `clock-drift` when `remote` lies too far beyond `physicalMs`. */
   checkDrift(remote: Hlc, physicalMs: number): void {
+    // An unreadable physical clock must not switch the guard off (NaN compares false).
+    physicalToHlc(physicalMs);
     if (hlcWallMs(remote) > physicalMs + this.maxDriftMs) {
       throw new DatsyncError(ErrorCode.ClockDrift, 'remote timestamp is too far in the future', {
         aheadMs: hlcWallMs(remote) - Math.floor(physicalMs),
         maxDriftMs: this.maxDriftMs,
       });
     }
+  }
+
+  /**
+   * Merges a timestamp from an authority that has already checked it (a
+   * server-confirmed transaction), without the drift check: a replica must
+   * never refuse confirmed data because its own clock is behind.
+   */
+  adopt(remote: Hlc): void {
+    parseHlc(remote);
+    if (remote > this.last) this.last = remote;
   }
 
   /** Merges a remote timestamp so later local events are ordered after it. */

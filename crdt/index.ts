@@ -46,16 +46,17 @@ export {
   txIdOf,
 } from './ids.js';
 export type { Conflict, HistoryEntry } from './inspect.js';
-export { conflictsOf, historyOf, valuesAsOf } from './inspect.js';
+export { conflictsIn, conflictsOf, historyOf, valuesAsOf } from './inspect.js';
 export type { Op, Transaction } from './op.js';
 export { isWhole, lastCounter, OpKind, transactionId, validateTransaction } from './op.js';
-export type { OpRef, PendingMark, Slot } from './register.js';
-export { compareRefs, liveOf, PastVersion, Register, TxStamp, Version, visibleValues, winnerOf } from './register.js';
+export type { DotSet, OpRef, PendingMark, Slot } from './register.js';
+export { cloneSlot, compareRefs, liveOf, PastVersion, Register, TxStamp, Version, visibleValues, winnerOf } from './register.js';
 export { compactSlot, mergeSlots } from './register-merge.js';
 export type { DatomChange } from './replica-state.js';
 export { diffVisible, ReplicaState } from './replica-state.js';
 export type { AttributeSpec, AttributeSpecs } from './schema.js';
 export { Cardinality } from './schema.js';
+export { TentativeState } from './tentative-state.js';
 export type { JsonValue, Value } from './values.js';
 export { canonicalJson, checkValue, compareValues, fitsType, MAX_JSON_DEPTH, VALUE_TYPES, ValueType, valuesEqual } from './values.js';
 export type { VersionVector } from './version-vector.js';

@@ -12,7 +12,7 @@ import { OpKind as Kind } from './op.js';
 import type { OpRef, Slot } from './register.js';
 import { compareRefs, dotCounter, liveOf, Version, winnerOf } from './register.js';
 import type { ReplicaState } from './replica-state.js';
-import type { AttributeSpec } from './schema.js';
+import type { AttributeSpec, AttributeSpecs } from './schema.js';
 import { Cardinality } from './schema.js';
 import type { Value } from './values.js';
 import { valuesEqual } from './values.js';
@@ -89,10 +89,19 @@ export interface Conflict {
 
 /** Cardinality-one registers holding concurrent siblings, for one entity or all. */
 export function conflictsOf(state: ReplicaState, entity?: EntityId): Conflict[] {
+  const registers: Iterable<readonly [EntityId, Attr, Slot]> =
+    entity === undefined
+      ? state.registers()
+      : [...state.attributesOf(entity)].map(([attribute, slot]) => [entity, attribute, slot] as const);
+  return conflictsIn(registers, state.specs);
+}
+
+/** The conflicts among any set of registers (a whole state, a tentative view, one entity). */
+export function conflictsIn(registers: Iterable<readonly [EntityId, Attr, Slot]>, specs: AttributeSpecs): Conflict[] {
   const out: Conflict[] = [];
-  const visit = (id: EntityId, attribute: Attr, slot: Slot): void => {
-    if (slot instanceof Version || slot.live.length < 2) return;
-    if (state.spec(attribute).cardinality !== Cardinality.One) return;
+  for (const [id, attribute, slot] of registers) {
+    if (slot instanceof Version || slot.live.length < 2) continue;
+    if (specs.get(attribute)?.cardinality !== Cardinality.One) continue;
     const live = [...slot.live].sort((a, b) => compareRefs(b, a));
     out.push({
       entity: id,
@@ -100,11 +109,6 @@ export function conflictsOf(state: ReplicaState, entity?: EntityId): Conflict[] 
       winner: (live[0] as Version).value,
       siblings: live.map((v) => ({ value: v.value, tx: txOfRef(v), hlc: v.tx.hlc, replica: v.tx.replica })),
     });
-  };
-  if (entity !== undefined) {
-    for (const [attribute, slot] of state.attributesOf(entity)) visit(entity, attribute, slot);
-  } else {
-    for (const [id, attribute, slot] of state.registers()) visit(id, attribute, slot);
   }
   return out;
 }

@@ -36,6 +36,48 @@ function least(a: OpRef | null, b: OpRef | null): OpRef | null {
   return compareRefs(b, a) < 0 ? b : a;
 }
 
+/** What a merge accumulates for one register. */
+interface MergeAcc {
+  readonly live: Version[];
+  /** Past versions by "replica:counter"; only filled with history on. */
+  readonly past: Map<string, PastVersion>;
+  readonly history: boolean;
+}
+
+function addPast(acc: MergeAcc, entry: PastVersion): void {
+  const key = `${entry.tx.replica}:${dotCounter(entry)}`;
+  const existing = acc.past.get(key);
+  if (existing === undefined) acc.past.set(key, entry);
+  else {
+    const by = least(existing.supersededBy, entry.supersededBy);
+    if (by !== existing.supersededBy) acc.past.set(key, new PastVersion(existing.tx, existing.offset, existing.kind, existing.value, by));
+  }
+}
+
+/** Keeps `version` live unless the other side has seen its dot and no longer holds it. */
+function keepOrRetire(
+  acc: MergeAcc,
+  version: Version,
+  otherLive: readonly Version[],
+  otherContext: CausalContext,
+  otherPending: readonly PendingMark[],
+): void {
+  for (const other of otherLive) {
+    if (sameDot(other, version)) {
+      acc.live.push(version);
+      return;
+    }
+  }
+  const mark = markFor(otherPending, version);
+  if (mark === undefined && !otherContext.has(version.tx.replica, dotCounter(version))) {
+    acc.live.push(version);
+    return;
+  }
+  if (acc.history && mark !== undefined) {
+    addPast(acc, new PastVersion(version.tx, version.offset, OpKind.Assert, version.value, mark.by));
+  }
+}
+
 /**
  * Merges register `a` (of a state with context `ca`) with register `b` (context
  * `cb`). `merged` is `ca ∪ cb`. Returns a fresh slot; inputs are not changed.
@@ -48,46 +90,22 @@ export function mergeSlots(
   merged: CausalContext,
   spec: AttributeSpec,
 ): Slot | undefined {
+  // Lone versions (nearly every register) carry no history and no marks: each survives
+  // unless the other side has seen its dot. This is the general rule below, without its
+  // allocations.
+  if (!(a instanceof Register) && !(b instanceof Register)) return mergeVersions(a, ca, b, cb);
   const pa = parts(a);
   const pb = parts(b);
-  const live: Version[] = [];
-  const past = new Map<string, PastVersion>();
-  const addPast = (entry: PastVersion): void => {
-    const key = `${entry.tx.replica}:${dotCounter(entry)}`;
-    const existing = past.get(key);
-    if (existing === undefined) past.set(key, entry);
-    else {
-      const by = least(existing.supersededBy, entry.supersededBy);
-      if (by !== existing.supersededBy) past.set(key, new PastVersion(existing.tx, existing.offset, existing.kind, existing.value, by));
-    }
-  };
-  const keepOrRetire = (
-    version: Version,
-    otherLive: readonly Version[],
-    otherContext: CausalContext,
-    otherPending: readonly PendingMark[],
-  ): void => {
-    if (otherLive.some((other) => sameDot(other, version))) {
-      live.push(version);
-      return;
-    }
-    const mark = markFor(otherPending, version);
-    if (mark === undefined && !otherContext.has(version.tx.replica, dotCounter(version))) {
-      live.push(version);
-      return;
-    }
-    if (spec.history && mark !== undefined) {
-      addPast(new PastVersion(version.tx, version.offset, OpKind.Assert, version.value, mark.by));
-    }
-  };
-  for (const version of pa.live) keepOrRetire(version, pb.live, cb, pb.pending);
+  const acc: MergeAcc = { live: [], past: new Map(), history: spec.history };
+  for (const version of pa.live) keepOrRetire(acc, version, pb.live, cb, pb.pending);
   for (const version of pb.live) {
     if (pa.live.some((other) => sameDot(other, version))) continue;
-    keepOrRetire(version, pa.live, ca, pa.pending);
+    keepOrRetire(acc, version, pa.live, ca, pa.pending);
   }
+  const { live, past } = acc;
   if (spec.history) {
-    for (const entry of pa.past) addPast(entry);
-    for (const entry of pb.past) addPast(entry);
+    for (const entry of pa.past) addPast(acc, entry);
+    for (const entry of pb.past) addPast(acc, entry);
   }
   const pending: PendingMark[] = [];
   for (const mark of [...pa.pending, ...pb.pending]) {
@@ -114,6 +132,17 @@ export function mergeSlots(
     if (live.length === 1) return live[0];
   }
   return reg;
+}
+
+/** `mergeSlots` of two slots that are each a lone version or empty. */
+function mergeVersions(a: Version | undefined, ca: CausalContext, b: Version | undefined, cb: CausalContext): Slot | undefined {
+  if (a !== undefined && b !== undefined && sameDot(a, b)) return a;
+  const keepA = a !== undefined && !cb.has(a.tx.replica, dotCounter(a));
+  const keepB = b !== undefined && !ca.has(b.tx.replica, dotCounter(b));
+  if (keepA && keepB) return new Register([a, b], null, null);
+  if (keepA) return a;
+  if (keepB) return b;
+  return undefined;
 }
 
 function covered(frontier: VersionVector, replica: string, counter: number): boolean {

@@ -15,7 +15,6 @@
  *
  * @module
  */
-import type { CausalContext } from './causal-context.js';
 import type { Hlc } from './hlc.js';
 import type { Dot, ReplicaId } from './ids.js';
 import type { Op, OpKind } from './op.js';
@@ -92,6 +91,17 @@ export class Register {
 
 export type Slot = Version | Register;
 
+/** The dots a register may consult to tell "already applied and gone" from "not yet arrived". */
+export interface DotSet {
+  hasDot(dot: Dot): boolean;
+}
+
+/** A copy that can be changed without changing `slot` (versions are immutable and shared). */
+export function cloneSlot(slot: Slot | undefined): Slot | undefined {
+  if (slot === undefined || slot instanceof Version) return slot;
+  return new Register([...slot.live], slot.past === null ? null : [...slot.past], slot.pending === null ? null : [...slot.pending]);
+}
+
 /** A change to the visible datom set of one register. */
 export interface VisibleChange {
   readonly added: boolean;
@@ -158,7 +168,7 @@ export function applyOp(
   op: Op,
   stamp: TxStamp,
   spec: AttributeSpec,
-  context: CausalContext,
+  context: DotSet,
   out: VisibleChange[],
 ): Slot | undefined {
   const supersedes = op.supersedes;
@@ -183,17 +193,22 @@ export function applyOp(
     out.push({ added: true, value: op.value as Value });
     return new Version(stamp, op.offset, op.value as Value);
   }
+  // Fast path: an assert concurrent with the one live version (its author saw nothing here),
+  // as every register of two replicas that wrote the same keys offline. Both stay live:
+  // siblings of a cardinality-one register, or two members of a set. Same result as the
+  // general path, without building the register up step by step.
+  if (slot instanceof Version && op.kind === Kind.Assert && supersedes.length === 0 && !spec.history) {
+    const added = new Version(stamp, op.offset, op.value as Value);
+    const differs = !valuesEqual(slot.value, added.value);
+    if (spec.cardinality === Cardinality.One) {
+      if (differs && compareRefs(added, slot) > 0) out.push({ added: false, value: slot.value }, { added: true, value: added.value });
+    } else if (differs) out.push({ added: true, value: added.value });
+    return new Register([slot, added], null, null);
+  }
   return applyGeneral(toRegister(slot), op, stamp, spec, context, out);
 }
 
-function applyGeneral(
-  reg: Register,
-  op: Op,
-  stamp: TxStamp,
-  spec: AttributeSpec,
-  context: CausalContext,
-  out: VisibleChange[],
-): Slot | undefined {
+function applyGeneral(reg: Register, op: Op, stamp: TxStamp, spec: AttributeSpec, context: DotSet, out: VisibleChange[]): Slot | undefined {
   const one = spec.cardinality === Cardinality.One;
   const before = one ? winnerOf(reg.live) : undefined;
   const self: OpRef = { tx: stamp, offset: op.offset };
@@ -237,7 +252,9 @@ function applyGeneral(
       if (!duplicate) out.push({ added: false, value });
     }
     if (added !== undefined) {
-      let shown = false;
+      // Shown before the op if another live version holds it, or a version this op replaced did
+      // (the replaced version's removal was not reported above, since the new version holds the value).
+      let shown = hasValue(removed, added.value);
       for (const version of reg.live) if (version !== added && valuesEqual(version.value, added.value)) shown = true;
       if (!shown) out.push({ added: true, value: added.value });
     }

@@ -20,7 +20,7 @@ import type { Attr, Dot, EntityId, ReplicaId } from './ids.js';
 import type { Transaction } from './op.js';
 import { isWhole, validateTransaction } from './op.js';
 import type { Slot, VisibleChange } from './register.js';
-import { applyOp, liveOf, TxStamp, Version, visibleValues, winnerOf } from './register.js';
+import { applyOp, liveOf, Register, TxStamp, Version, visibleValues, winnerOf } from './register.js';
 import { compactSlot, mergeSlots } from './register-merge.js';
 import type { AttributeSpec, AttributeSpecs } from './schema.js';
 import type { Value } from './values.js';
@@ -119,23 +119,56 @@ export class ReplicaState {
   /** Merges every register and the context of `other` into this state. */
   merge(other: ReplicaState): DatomChange[] {
     const out: DatomChange[] = [];
+    // Merging a state with itself changes nothing (merge is idempotent).
+    if (other === this) return out;
     const merged = this.context.clone();
     merged.addAll(other.context);
-    const keys = new Set<EntityId>([...this.entities.keys(), ...other.entities.keys()]);
-    for (const entity of keys) {
-      const mine = this.entities.get(entity);
-      const theirs = other.entities.get(entity);
-      const attributes = new Set<Attr>([...(mine?.keys() ?? []), ...(theirs?.keys() ?? [])]);
-      for (const attribute of attributes) {
-        const spec = this.spec(attribute);
-        const before = mine?.get(attribute);
-        const after = mergeSlots(before, this.context, theirs?.get(attribute), other.context, merged, spec);
-        this.setSlot(entity, attribute, after);
-        diffVisible(entity, attribute, spec, before, after, out);
-      }
+    // Registers are visited once each: ours (with theirs, if any), then those only they have.
+    // Emptied registers and entities are removed at the end, so "only they have" still
+    // means "we had none before the merge".
+    const emptied: EntityId[] = [];
+    for (const [entity, mine] of this.entities) {
+      this.mergeEntity(entity, mine, other.entities.get(entity), other.context, merged, out);
+      if (mine.size === 0) emptied.push(entity);
     }
+    for (const [entity, theirs] of other.entities) {
+      if (this.entities.has(entity)) continue;
+      const mine = new Map<Attr, Slot>();
+      this.mergeEntity(entity, mine, theirs, other.context, merged, out);
+      if (mine.size > 0) this.entities.set(entity, mine);
+    }
+    for (const entity of emptied) this.entities.delete(entity);
     this.context.addAll(other.context);
     return out;
+  }
+
+  /** Merges `theirs` into `mine`, the registers of one entity, in place. */
+  private mergeEntity(
+    entity: EntityId,
+    mine: Map<Attr, Slot>,
+    theirs: ReadonlyMap<Attr, Slot> | undefined,
+    theirContext: CausalContext,
+    merged: CausalContext,
+    out: DatomChange[],
+  ): void {
+    let emptied: Attr[] | undefined;
+    for (const [attribute, before] of mine) {
+      const spec = this.spec(attribute);
+      const after = mergeSlots(before, this.context, theirs?.get(attribute), theirContext, merged, spec);
+      if (after === undefined) (emptied ??= []).push(attribute);
+      else if (after !== before) mine.set(attribute, after);
+      diffVisible(entity, attribute, spec, before, after, out);
+    }
+    if (theirs !== undefined) {
+      for (const [attribute, slot] of theirs) {
+        if (mine.has(attribute)) continue;
+        const spec = this.spec(attribute);
+        const after = mergeSlots(undefined, this.context, slot, theirContext, merged, spec);
+        if (after !== undefined) mine.set(attribute, after);
+        diffVisible(entity, attribute, spec, undefined, after, out);
+      }
+    }
+    if (emptied !== undefined) for (const attribute of emptied) mine.delete(attribute);
   }
 
   /**
@@ -256,6 +289,13 @@ export function diffVisible(
   out: DatomChange[],
 ): void {
   if (before === after) return;
+  // Lone versions and empty registers (the common case) show at most their one value.
+  if (!(before instanceof Register) && !(after instanceof Register)) {
+    if (before !== undefined && after !== undefined && valuesEqual(before.value, after.value)) return;
+    if (before !== undefined) out.push({ entity, attribute, value: before.value, added: false });
+    if (after !== undefined) out.push({ entity, attribute, value: after.value, added: true });
+    return;
+  }
   const was = visibleValues(before, spec);
   const now = visibleValues(after, spec);
   for (const value of was) if (!now.some((v) => valuesEqual(v, value))) out.push({ entity, attribute, value, added: false });

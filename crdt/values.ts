@@ -1,9 +1,10 @@
 /**
  * Attribute values, their types, and the one equality the core uses.
  *
- * Numbers compare with `Object.is` (so `NaN` equals `NaN` and `-0` differs
- * from `0`): the only equality under which every value round-trips through
- * the encoding and still equals itself. JSON values compare structurally.
+ * Numbers compare as DataScript compares them, SameValueZero: `NaN` equals
+ * `NaN` and `-0` equals `0` (so a set never holds both, and retracting `0`
+ * retracts `-0`). The encoding still keeps `-0` exact: a register that holds
+ * `-0` shows `-0`. JSON values compare structurally.
  *
  * @module
  */
@@ -32,6 +33,13 @@ export const VALUE_TYPES: readonly ValueType[] = Object.values(ValueType);
 
 /** Nesting deeper than this is refused: it guards every recursive walk. */
 export const MAX_JSON_DEPTH = 32;
+/** The most decimal digits a big integer may have (so every accepted value also decodes). */
+export const MAX_BIGINT_DIGITS = 4096;
+
+function fitsBigInt(value: bigint): boolean {
+  const digits = value < 0n ? value.toString().length - 1 : value.toString().length;
+  return digits <= MAX_BIGINT_DIGITS;
+}
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -60,7 +68,7 @@ export function fitsType(type: ValueType, value: unknown): value is Value {
     case ValueType.Number:
       return typeof value === 'number';
     case ValueType.BigInt:
-      return typeof value === 'bigint';
+      return typeof value === 'bigint' && fitsBigInt(value);
     case ValueType.Boolean:
       return typeof value === 'boolean';
     case ValueType.Instant:
@@ -70,7 +78,12 @@ export function fitsType(type: ValueType, value: unknown): value is Value {
     case ValueType.Json:
       return isJsonValue(value, 0);
     case ValueType.Any:
-      return typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean';
+      return (
+        typeof value === 'string' ||
+        typeof value === 'number' ||
+        (typeof value === 'bigint' && fitsBigInt(value)) ||
+        typeof value === 'boolean'
+      );
     default: {
       const never: never = type;
       return never;
@@ -78,10 +91,11 @@ export function fitsType(type: ValueType, value: unknown): value is Value {
   }
 }
 
+/** A container may sit at depth 0 to MAX_JSON_DEPTH - 1, exactly what the encoding accepts. */
 function isJsonValue(value: unknown, depth: number): boolean {
-  if (depth > MAX_JSON_DEPTH) return false;
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
   if (typeof value === 'number') return true;
+  if (typeof value === 'object' && depth >= MAX_JSON_DEPTH) return false;
   if (Array.isArray(value)) return value.every((item) => isJsonValue(item, depth + 1));
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value);
@@ -95,15 +109,15 @@ function isJsonValue(value: unknown, depth: number): boolean {
 }
 
 export function valuesEqual(a: Value, b: Value): boolean {
-  if (a === b) return typeof a !== 'number' || Object.is(a, b);
-  if (typeof a === 'number' && typeof b === 'number') return Object.is(a, b);
+  if (a === b) return true;
+  if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   return jsonEqual(a, b);
 }
 
 function jsonEqual(a: JsonValue, b: JsonValue): boolean {
   if (a === b) return true;
-  if (typeof a === 'number' && typeof b === 'number') return Object.is(a, b);
+  if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;

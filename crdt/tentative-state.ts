@@ -1,0 +1,259 @@
+/**
+ * A replica state as a client holds it: the confirmed state (what the
+ * authority has accepted, plus what it relayed from others) with the client's
+ * own tentative transactions on top. A tentative transaction is visible at
+ * once and later either confirmed (it moves into the confirmed state) or
+ * rejected (it is rolled back exactly, and later tentative transactions are
+ * re-applied on what remains).
+ *
+ * Only registers a tentative transaction touched are copied (the overlay);
+ * every other register is read straight from the confirmed state, so an
+ * online client holds one copy of its data.
+ *
+ * @module
+ */
+import type { ObservedView } from './author.js';
+import { DatsyncError, ErrorCode } from './errors.js';
+import type { Attr, Dot, EntityId, ReplicaId, TxId } from './ids.js';
+import type { Transaction } from './op.js';
+import { transactionId } from './op.js';
+import type { DotSet, Slot, VisibleChange } from './register.js';
+import { applyOp, cloneSlot, liveOf, TxStamp, Version, visibleValues } from './register.js';
+import type { DatomChange } from './replica-state.js';
+import { diffVisible, type ReplicaState } from './replica-state.js';
+import type { Value } from './values.js';
+
+interface OverlayEntry {
+  slot: Slot | undefined;
+  /** How many tentative transactions touch this register. */
+  refs: number;
+}
+
+export class TentativeState implements ObservedView {
+  readonly confirmed: ReplicaState;
+  private readonly overlay = new Map<EntityId, Map<Attr, OverlayEntry>>();
+  private readonly pendingList: Transaction[] = [];
+  private readonly pendingById = new Map<TxId, Transaction>();
+  /** Dots of tentative transactions, which the overlay has applied but the confirmed state has not. */
+  private readonly dots: DotSet;
+  private readonly scratch: VisibleChange[] = [];
+
+  constructor(confirmed: ReplicaState) {
+    this.confirmed = confirmed;
+    this.dots = {
+      hasDot: (dot: Dot): boolean => this.confirmed.context.hasDot(dot) || this.isPendingDot(dot),
+    };
+  }
+
+  private isPendingDot(dot: Dot): boolean {
+    for (const tx of this.pendingList) {
+      if (tx.replica !== dot.replica) continue;
+      const last = tx.counter + (tx.ops[tx.ops.length - 1]?.offset ?? 0);
+      if (dot.counter >= tx.counter && dot.counter <= last) return true;
+    }
+    return false;
+  }
+
+  /** The register as it is shown: tentative if a pending transaction touched it, confirmed otherwise. */
+  slot(entity: EntityId, attribute: Attr): Slot | undefined {
+    const entry = this.overlay.get(entity)?.get(attribute);
+    return entry === undefined ? this.confirmed.slot(entity, attribute) : entry.slot;
+  }
+
+  live(entity: EntityId, attribute: Attr): Array<{ dot: Dot; value: Value }> {
+    return liveOf(this.slot(entity, attribute)).map((v) => ({
+      dot: { replica: v.tx.replica, counter: v.tx.counter + v.offset },
+      value: v.value,
+    }));
+  }
+
+  values(entity: EntityId, attribute: Attr): Value[] {
+    return visibleValues(this.slot(entity, attribute), this.confirmed.spec(attribute));
+  }
+
+  /** Tentative transactions, oldest first. */
+  pending(): readonly Transaction[] {
+    return this.pendingList;
+  }
+
+  isPending(id: TxId): boolean {
+    return this.pendingById.has(id);
+  }
+
+  private entry(entity: EntityId, attribute: Attr): OverlayEntry {
+    let attrs = this.overlay.get(entity);
+    if (attrs === undefined) {
+      attrs = new Map();
+      this.overlay.set(entity, attrs);
+    }
+    let entry = attrs.get(attribute);
+    if (entry === undefined) {
+      entry = { slot: cloneSlot(this.confirmed.slot(entity, attribute)), refs: 0 };
+      attrs.set(attribute, entry);
+    }
+    return entry;
+  }
+
+  private dropEntry(entity: EntityId, attribute: Attr): void {
+    const attrs = this.overlay.get(entity);
+    if (attrs === undefined) return;
+    attrs.delete(attribute);
+    if (attrs.size === 0) this.overlay.delete(entity);
+  }
+
+  private applyToSlot(slot: Slot | undefined, tx: Transaction, index: number, stamp: TxStamp, out: VisibleChange[]): Slot | undefined {
+    const op = tx.ops[index];
+    if (op === undefined) return slot;
+    // Registers the overlay copies are never shared with the confirmed state, so in-place change is safe.
+    return applyOp(slot, op, stamp, this.confirmed.spec(op.attribute), this.dots, out);
+  }
+
+  /** Shows a new local transaction (already validated) at once. */
+  addTentative(tx: Transaction): DatomChange[] {
+    const id = transactionId(tx);
+    if (this.pendingById.has(id) || this.confirmed.context.has(tx.replica, tx.counter)) return [];
+    const out: DatomChange[] = [];
+    const stamp = new TxStamp(tx.replica, tx.counter, tx.hlc);
+    const scratch = this.scratch;
+    for (let i = 0; i < tx.ops.length; i++) {
+      const op = tx.ops[i];
+      if (op === undefined) continue;
+      const entry = this.entry(op.entity, op.attribute);
+      entry.refs++;
+      scratch.length = 0;
+      entry.slot = this.applyToSlot(entry.slot, tx, i, stamp, scratch);
+      for (const change of scratch) out.push({ entity: op.entity, attribute: op.attribute, value: change.value, added: change.added });
+    }
+    this.pendingList.push(tx);
+    this.pendingById.set(id, tx);
+    return out;
+  }
+
+  /**
+   * Applies a transaction from the authority: someone else's, or one of ours
+   * coming back (which confirms it). Duplicates are ignored.
+   */
+  applyConfirmed(tx: Transaction): DatomChange[] {
+    const id = transactionId(tx);
+    if (this.pendingById.has(id)) return this.confirm(id);
+    const out: DatomChange[] = [];
+    const stamp = new TxStamp(tx.replica, tx.counter, tx.hlc);
+    const context = this.confirmed.context;
+    // Registers under the overlay take the op too, so they stay "confirmed plus tentative".
+    for (let i = 0; i < tx.ops.length; i++) {
+      const op = tx.ops[i];
+      if (op === undefined) continue;
+      const entry = this.overlay.get(op.entity)?.get(op.attribute);
+      if (entry === undefined || context.has(tx.replica, tx.counter + op.offset)) continue;
+      const scratch: VisibleChange[] = [];
+      entry.slot = this.applyToSlot(entry.slot, tx, i, stamp, scratch);
+      for (const change of scratch) out.push({ entity: op.entity, attribute: op.attribute, value: change.value, added: change.added });
+    }
+    const underlying: DatomChange[] = [];
+    this.confirmed.applyTransactionInto(tx, underlying);
+    for (const change of underlying) {
+      if (this.overlay.get(change.entity)?.has(change.attribute) !== true) out.push(change);
+    }
+    return out;
+  }
+
+  /** The authority accepted one of our tentative transactions. */
+  confirm(id: TxId): DatomChange[] {
+    const tx = this.takePending(id);
+    this.confirmed.applyTransactionInto(tx, []);
+    const out: DatomChange[] = [];
+    for (const op of tx.ops) {
+      const entry = this.overlay.get(op.entity)?.get(op.attribute);
+      if (entry === undefined) continue;
+      entry.refs--;
+      if (entry.refs > 0) continue;
+      this.dropEntry(op.entity, op.attribute);
+      diffVisible(
+        op.entity,
+        op.attribute,
+        this.confirmed.spec(op.attribute),
+        entry.slot,
+        this.confirmed.slot(op.entity, op.attribute),
+        out,
+      );
+    }
+    return out;
+  }
+
+  /** The authority refused one of our tentative transactions: roll it back exactly. */
+  reject(id: TxId): DatomChange[] {
+    const tx = this.takePending(id);
+    const out: DatomChange[] = [];
+    const seen = new Set<string>();
+    for (const op of tx.ops) {
+      const entry = this.overlay.get(op.entity)?.get(op.attribute);
+      if (entry === undefined) continue;
+      entry.refs--;
+      const key = `${op.entity}\u0000${op.attribute}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const before = entry.slot;
+      const after = entry.refs > 0 ? this.rebuild(op.entity, op.attribute) : this.confirmed.slot(op.entity, op.attribute);
+      if (entry.refs > 0) entry.slot = after;
+      else this.dropEntry(op.entity, op.attribute);
+      diffVisible(op.entity, op.attribute, this.confirmed.spec(op.attribute), before, after, out);
+    }
+    return out;
+  }
+
+  /** Confirmed register plus every remaining tentative op on it, in issue order. */
+  private rebuild(entity: EntityId, attribute: Attr): Slot | undefined {
+    let slot = cloneSlot(this.confirmed.slot(entity, attribute));
+    for (const tx of this.pendingList) {
+      const stamp = new TxStamp(tx.replica, tx.counter, tx.hlc);
+      for (let i = 0; i < tx.ops.length; i++) {
+        const op = tx.ops[i];
+        if (op !== undefined && op.entity === entity && op.attribute === attribute) slot = this.applyToSlot(slot, tx, i, stamp, []);
+      }
+    }
+    return slot;
+  }
+
+  private takePending(id: TxId): Transaction {
+    const tx = this.pendingById.get(id);
+    if (tx === undefined) throw new DatsyncError(ErrorCode.Internal, 'no tentative transaction with this id', { tx: id });
+    this.pendingById.delete(id);
+    const index = this.pendingList.indexOf(tx);
+    this.pendingList.splice(index, 1);
+    return tx;
+  }
+
+  /** Every visible register: confirmed ones not under the overlay, then the overlay. */
+  *registers(): IterableIterator<[EntityId, Attr, Slot]> {
+    for (const [entity, attribute, slot] of this.confirmed.registers()) {
+      if (this.overlay.get(entity)?.has(attribute) !== true) yield [entity, attribute, slot];
+    }
+    for (const [entity, attrs] of this.overlay) {
+      for (const [attribute, entry] of attrs) if (entry.slot !== undefined) yield [entity, attribute, entry.slot];
+    }
+  }
+
+  /** Every visible datom. */
+  *datoms(): IterableIterator<[EntityId, Attr, Value]> {
+    for (const [entity, attribute, slot] of this.registers()) {
+      if (slot instanceof Version) yield [entity, attribute, slot.value];
+      else for (const value of visibleValues(slot, this.confirmed.spec(attribute))) yield [entity, attribute, value];
+    }
+  }
+
+  /** Attributes of one entity that hold a register (visible or not). */
+  attributesOf(entity: EntityId): Attr[] {
+    const out = new Set<Attr>();
+    for (const [attribute] of this.confirmed.attributesOf(entity)) out.add(attribute);
+    for (const [attribute, entry] of this.overlay.get(entity) ?? []) {
+      if (entry.slot === undefined) out.delete(attribute);
+      else out.add(attribute);
+    }
+    return [...out];
+  }
+
+  /** Replicas with tentative transactions (normally just this one). */
+  pendingReplicas(): Set<ReplicaId> {
+    return new Set(this.pendingList.map((tx) => tx.replica));
+  }
+}

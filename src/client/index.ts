@@ -1,0 +1,19 @@
+/**
+ * datsync for the client: `createClient` and the types of its API.
+ *
+ * @module
+ */
+export type { Attr, EntityId, ErrorData, ReplicaId, TxId } from '../../crdt/index.js';
+export { DatsyncError, ErrorCode } from '../../crdt/index.js';
+export type { CommitBatch, LogRecord, Meta, Snapshot, Storage } from '../../storage/contract.js';
+export { MemoryStorage } from '../../storage/memory.js';
+export type { Datom, Db, Eid } from '../datascript/index.js';
+export type { ProjectedDatom } from '../projection/projection.js';
+export type { AttributeInput, SchemaInput } from '../schema.js';
+export { ENTITY_ID_ATTR } from '../schema.js';
+export type { ClientEvents, ClientOptions, DatsyncClient, EntityLike, RejectedEvent } from './client.js';
+export { createClient } from './client.js';
+export type { AsOfPoint, ConflictInfo, HistoryItem } from './inspect.js';
+export type { TxReport } from './replica.js';
+export type { Unsubscribe } from './subscriptions.js';
+export type { EntityRef, TxData, TxForm } from './tx-forms.js';

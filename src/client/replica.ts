@@ -1,0 +1,220 @@
+/**
+ * The client replica: the tentative CRDT state, its DataScript projection and
+ * the reactive queries over it. Local transactions, remote transactions,
+ * acknowledgements and rejections all go through one path: a change to the
+ * tentative state yields visible changes, which the projection applies and
+ * the subscriptions follow.
+ *
+ * This is internal; `createClient` wraps it with storage and sync.
+ *
+ * @module
+ */
+import type { Attr, DatomChange, EntityId, Hlc, ReplicaId, Transaction, TxId } from '../../crdt/index.js';
+import {
+  DatsyncError,
+  ErrorCode,
+  HybridClock,
+  LocalAuthor,
+  liveOf,
+  ReplicaState,
+  TentativeState,
+  transactionId,
+} from '../../crdt/index.js';
+import type { Db, Eid } from '../datascript/index.js';
+import type { ProjectedDatom, ProjectionReport } from '../projection/projection.js';
+import { Projection } from '../projection/projection.js';
+import type { Schema } from '../schema.js';
+import type { SubscriptionSpec, Unsubscribe } from './subscriptions.js';
+import { Subscriptions } from './subscriptions.js';
+import { FormReader } from './tx-forms.js';
+import { netIntents } from './tx-net.js';
+
+/** What `transact` resolves to, in the spirit of DataScript's tx report. */
+export interface TxReport {
+  /** The transaction's id, or null when it changed nothing. */
+  readonly txId: TxId | null;
+  /** Tempid → DataScript eid, as DataScript reports it. */
+  readonly tempids: Readonly<Record<string, Eid>>;
+  /** Tempid → stable entity id. */
+  readonly entityIds: Readonly<Record<string, EntityId>>;
+  /** Datoms added and removed in the projection. */
+  readonly datoms: readonly ProjectedDatom[];
+  readonly dbBefore: Db;
+  readonly dbAfter: Db;
+}
+
+export interface ReplicaInit {
+  readonly schema: Schema;
+  readonly replicaId: ReplicaId;
+  /** The last dot counter this replica issued (persisted with every transaction). */
+  readonly issuedUpTo: number;
+  readonly hlc: Hlc;
+  readonly now: () => number;
+  readonly maxDriftMs?: number;
+  readonly confirmed?: ReplicaState;
+  readonly pending?: readonly Transaction[];
+  readonly onError: (error: unknown) => void;
+}
+
+export interface PreparedTx {
+  readonly tx: Transaction | null;
+  readonly tempids: ReadonlyMap<string, EntityId>;
+}
+
+export class Replica {
+  readonly schema: Schema;
+  readonly state: TentativeState;
+  readonly projection: Projection;
+  readonly author: LocalAuthor;
+  private readonly subscriptions: Subscriptions;
+  private readonly now: () => number;
+
+  constructor(init: ReplicaInit) {
+    this.schema = init.schema;
+    this.now = init.now;
+    this.state = new TentativeState(init.confirmed ?? new ReplicaState(init.schema.specs));
+    for (const tx of init.pending ?? []) this.state.addTentative(tx);
+    this.author = new LocalAuthor(init.replicaId, init.issuedUpTo, new HybridClock(init.hlc, init.maxDriftMs));
+    this.projection = new Projection(init.schema);
+    this.projection.rebuild(this.state.datoms());
+    this.subscriptions = new Subscriptions(init.onError);
+  }
+
+  get db(): Db {
+    return this.projection.db;
+  }
+
+  get replicaId(): ReplicaId {
+    return this.author.replica;
+  }
+
+  /**
+   * Reads and checks transaction data against the current state and authors
+   * a transaction from it (null when it changes nothing). Throws a
+   * `DatsyncError` naming the offending item; nothing is applied.
+   */
+  prepare(txData: unknown): PreparedTx {
+    const ops = new FormReader({
+      schema: this.schema,
+      db: this.projection.db,
+      entityIdOf: (eid) => this.projection.entityId(eid),
+    }).read(txData);
+    const net = netIntents(ops, {
+      schema: this.schema,
+      db: this.projection.db,
+      existingEid: (id) => this.projection.existingEid(id),
+      entityIdOf: (eid) => this.projection.entityId(eid),
+      values: (entity, attribute) => ({
+        values: this.state.values(entity, attribute),
+        live: liveOf(this.state.slot(entity, attribute)).length,
+      }),
+      attributesOf: (entity) => this.state.attributesOf(entity),
+      mint: (k) => this.author.newEntityId(k),
+    });
+    const tx = this.author.author(net.intents, this.state, this.schema.specs, this.now());
+    return { tx, tempids: net.tempids };
+  }
+
+  /** Shows a prepared local transaction at once (optimistic). */
+  applyLocal(prepared: PreparedTx): TxReport {
+    const report = prepared.tx === null ? this.unchanged() : this.publish(this.state.addTentative(prepared.tx));
+    const tempids: Record<string, Eid> = {};
+    const entityIds: Record<string, EntityId> = {};
+    for (const [temp, id] of prepared.tempids) {
+      tempids[temp] = this.projection.eid(id);
+      entityIds[temp] = id;
+    }
+    return {
+      txId: prepared.tx === null ? null : transactionId(prepared.tx),
+      tempids,
+      entityIds,
+      datoms: report.datoms,
+      dbBefore: report.dbBefore,
+      dbAfter: report.dbAfter,
+    };
+  }
+
+  /** Applies transactions the authority sent (others', or ours coming back). */
+  applyRemote(txs: readonly Transaction[]): ProjectionReport {
+    const changes: DatomChange[] = [];
+    for (const tx of txs) {
+      if (
+        tx.replica === this.author.replica &&
+        !this.state.isPending(transactionId(tx)) &&
+        !this.state.confirmed.context.has(tx.replica, tx.counter)
+      ) {
+        ReplicaState.assertNotReused(this.author.replica, this.author.issuedUpTo, tx);
+      }
+      this.author.clock.adopt(tx.hlc);
+      for (const change of this.state.applyConfirmed(tx)) changes.push(change);
+    }
+    return this.publish(changes);
+  }
+
+  /** Shows transactions another tab of this app wrote and has not had confirmed yet. */
+  applyForeignPending(txs: readonly Transaction[]): ProjectionReport {
+    const changes: DatomChange[] = [];
+    for (const tx of txs) {
+      this.author.clock.adopt(tx.hlc);
+      for (const change of this.state.addTentative(tx)) changes.push(change);
+    }
+    return this.publish(changes);
+  }
+
+  /** The authority accepted a local transaction. */
+  confirm(id: TxId): ProjectionReport {
+    return this.publish(this.state.confirm(id));
+  }
+
+  /** The authority refused a local transaction: it is rolled back everywhere it shows. */
+  reject(id: TxId): ProjectionReport {
+    return this.publish(this.state.reject(id));
+  }
+
+  private unchanged(): ProjectionReport {
+    const db = this.projection.db;
+    return { dbBefore: db, dbAfter: db, datoms: [], attributes: new Set(), entities: new Set() };
+  }
+
+  private publish(changes: readonly DatomChange[]): ProjectionReport {
+    if (changes.length === 0) return this.unchanged();
+    const report = this.projection.apply(changes);
+    this.subscriptions.notify({ db: report.dbAfter, attributes: report.attributes, entities: report.entities });
+    return report;
+  }
+
+  subscribe<Result>(spec: SubscriptionSpec<Result>): Unsubscribe {
+    return this.subscriptions.add(spec, this.projection.db);
+  }
+
+  /** Resolves an eid, stable id or lookup ref to a stable entity id. */
+  entityIdOf(entity: unknown): EntityId {
+    if (typeof entity === 'number') {
+      const id = this.projection.entityId(entity);
+      if (id !== undefined) return id;
+    } else if (typeof entity === 'string' && this.projection.existingEid(entity as EntityId) !== undefined) {
+      return entity as EntityId;
+    } else if (Array.isArray(entity) && entity.length === 2 && typeof entity[0] === 'string') {
+      const target = new FormReader({
+        schema: this.schema,
+        db: this.projection.db,
+        entityIdOf: (eid) => this.projection.entityId(eid),
+      }).resolve(entity);
+      if (target.existing !== undefined) return target.existing;
+    }
+    throw new DatsyncError(ErrorCode.UnknownEntity, 'no such entity (expected an eid, a stable id or a lookup ref)');
+  }
+
+  attribute(attribute: string): Attr {
+    if (!this.schema.attributes.has(attribute as Attr)) {
+      throw new DatsyncError(ErrorCode.UnknownAttribute, `attribute ${attribute.slice(0, 200)} is not in the schema`, {
+        attribute: attribute.slice(0, 200),
+      });
+    }
+    return attribute as Attr;
+  }
+
+  close(): void {
+    this.subscriptions.clear();
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The projection of a replica's visible datoms into a DataScript database.
+ *
+ * Entities get DataScript integer ids (eids) local to this projection; each
+ * entity's stable id is the value of its `datsync/id` attribute (unique
+ * identity), so `["datsync/id", id]` works as a lookup ref. Ref values
+ * become eids and instants become `Date`s.
+ *
+ * The projection follows the CRDT's stream of visible changes: each applied
+ * change becomes exactly one DataScript add or retract (never a no-op), and a
+ * large state is built in one pass with `init_db`, never by replay.
+ *
+ * @module
+ */
+import type { Attr, DatomChange, EntityId, Value } from '../../crdt/index.js';
+import type { Db, Eid, TxOp } from '../datascript/index.js';
+import { dbWith, emptyDb, initDb, TX0 } from '../datascript/index.js';
+import type { AttributeDef, Schema } from '../schema.js';
+import { ENTITY_ID_ATTR } from '../schema.js';
+import type { UniqueConflict } from './unique.js';
+import { UniqueArbiter } from './unique.js';
+
+/** A datom as the application sees it in a report: eids, `Date`s. */
+export interface ProjectedDatom {
+  readonly e: Eid;
+  readonly a: Attr;
+  readonly v: unknown;
+  readonly added: boolean;
+}
+
+export interface ProjectionReport {
+  readonly dbBefore: Db;
+  readonly dbAfter: Db;
+  readonly datoms: readonly ProjectedDatom[];
+  /** Attributes whose visible datoms changed. */
+  readonly attributes: ReadonlySet<Attr>;
+  /** Entities whose visible datoms changed. */
+  readonly entities: ReadonlySet<Eid>;
+}
+
+export class Projection {
+  private readonly schema: Schema;
+  private current: Db;
+  private readonly eids = new Map<EntityId, Eid>();
+  private readonly ids = new Map<Eid, EntityId>();
+  private nextEid = 1;
+  /** Datoms shown per entity: its `datsync/id` datom exists while this is above zero. */
+  private readonly shown = new Map<EntityId, number>();
+  private readonly unique = new UniqueArbiter();
+
+  constructor(schema: Schema) {
+    this.schema = schema;
+    this.current = emptyDb(schema.datascript);
+  }
+
+  get db(): Db {
+    return this.current;
+  }
+
+  /** The eid of an entity, allocated on first sight. */
+  eid(id: EntityId): Eid {
+    let eid = this.eids.get(id);
+    if (eid === undefined) {
+      eid = this.nextEid++;
+      this.eids.set(id, eid);
+      this.ids.set(eid, id);
+    }
+    return eid;
+  }
+
+  existingEid(id: EntityId): Eid | undefined {
+    return this.eids.get(id);
+  }
+
+  entityId(eid: Eid): EntityId | undefined {
+    return this.ids.get(eid);
+  }
+
+  /** A CRDT value as DataScript holds it. */
+  toDataScript(def: AttributeDef, value: Value): unknown {
+    if (def.valueType === 'ref' && typeof value === 'string') return this.eid(value as EntityId);
+    if (def.valueType === 'instant' && typeof value === 'number') return new Date(value);
+    return value;
+  }
+
+  /** A DataScript value (as found in query results) back as a CRDT value. */
+  fromDataScript(def: AttributeDef, value: unknown): unknown {
+    if (def.valueType === 'ref' && typeof value === 'number') return this.ids.get(value);
+    if (def.valueType === 'instant' && value instanceof Date) return value.getTime();
+    return value;
+  }
+
+  private def(attribute: Attr): AttributeDef {
+    const def = this.schema.attributes.get(attribute);
+    if (def === undefined) throw new Error(`projection: attribute ${attribute} is not in the schema`);
+    return def;
+  }
+
+  /** Applies visible changes to the database; returns what changed. */
+  apply(changes: readonly DatomChange[]): ProjectionReport {
+    const dbBefore = this.current;
+    const ops: TxOp[] = [];
+    const datoms: ProjectedDatom[] = [];
+    const attributes = new Set<Attr>();
+    const entities = new Set<Eid>();
+    const emit = (entity: EntityId, def: AttributeDef, value: Value, added: boolean): void => {
+      const e = this.eid(entity);
+      const v = this.toDataScript(def, value);
+      const count = this.shown.get(entity) ?? 0;
+      if (added) {
+        ops.push([':db/add', e, def.name, v]);
+        if (count === 0) ops.push([':db/add', e, ENTITY_ID_ATTR, entity]);
+        this.shown.set(entity, count + 1);
+      } else {
+        ops.push([':db/retract', e, def.name, v]);
+        if (count <= 1) {
+          ops.push([':db/retract', e, ENTITY_ID_ATTR, entity]);
+          this.shown.delete(entity);
+        } else this.shown.set(entity, count - 1);
+      }
+      datoms.push({ e, a: def.name, v, added });
+      attributes.add(def.name);
+      entities.add(e);
+    };
+    for (const change of changes) {
+      const def = this.def(change.attribute);
+      if (def.unique === null) {
+        emit(change.entity, def, change.value, change.added);
+        continue;
+      }
+      const shift = change.added
+        ? this.unique.claim(def.name, change.entity, change.value)
+        : this.unique.release(def.name, change.entity, change.value);
+      if (shift.retract !== undefined) emit(shift.retract, def, change.value, false);
+      if (shift.add !== undefined) emit(shift.add, def, change.value, true);
+    }
+    if (ops.length > 0) this.current = dbWith(this.current, ops);
+    return { dbBefore, dbAfter: this.current, datoms, attributes, entities };
+  }
+
+  /** Rebuilds the whole database from visible datoms in one pass. */
+  rebuild(visible: Iterable<readonly [EntityId, Attr, Value]>): Db {
+    this.shown.clear();
+    this.unique.clear();
+    const rows: Array<readonly [Eid, string, unknown, number]> = [];
+    const pendingUnique: Array<readonly [EntityId, AttributeDef, Value]> = [];
+    const count = (entity: EntityId): void => {
+      this.shown.set(entity, (this.shown.get(entity) ?? 0) + 1);
+    };
+    for (const [entity, attribute, value] of visible) {
+      const def = this.def(attribute);
+      if (def.unique !== null) {
+        pendingUnique.push([entity, def, value]);
+        continue;
+      }
+      rows.push([this.eid(entity), attribute, this.toDataScript(def, value), TX0]);
+      count(entity);
+    }
+    for (const [entity, def, value] of pendingUnique) this.unique.claim(def.name, entity, value);
+    for (const [entity, def, value] of pendingUnique) {
+      if (this.unique.holder(def.name, value) !== entity) continue;
+      rows.push([this.eid(entity), def.name, this.toDataScript(def, value), TX0]);
+      count(entity);
+    }
+    for (const entity of this.shown.keys()) rows.push([this.eid(entity), ENTITY_ID_ATTR, entity, TX0]);
+    this.current = initDb(rows, this.schema.datascript);
+    return this.current;
+  }
+
+  uniqueConflicts(entity?: EntityId): UniqueConflict[] {
+    return this.unique.conflicts(entity);
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * What a query or pull pattern depends on: the attributes it names (so a
+ * transaction touching none of them need not re-run it) and, for a flat pull
+ * of one entity, that entity.
+ *
+ * The analysis is conservative: anything it cannot see through (a variable in
+ * attribute position, a rule, a wildcard, a function given the database)
+ * makes the query depend on every attribute.
+ *
+ * @module
+ */
+import type { Edn } from './edn.js';
+import { isKeyword, isSymbol, itemsOf, readEdn } from './edn.js';
+
+export interface Dependencies {
+  /** Attribute names, or null for "any attribute". */
+  readonly attributes: ReadonlySet<string> | null;
+}
+
+/** How a query's result is shaped, which decides how results compare. */
+export type FindShape = 'relation' | 'collection' | 'tuple' | 'scalar';
+
+export interface QueryAnalysis extends Dependencies {
+  readonly shape: FindShape;
+}
+
+class Collector {
+  readonly attributes = new Set<string>();
+  all = false;
+
+  add(attribute: string): void {
+    this.attributes.add(attribute.startsWith('_') || attribute.includes('/_') ? attribute.replace(/(^|\/)_/, '$1') : attribute);
+  }
+
+  result(): Dependencies {
+    return { attributes: this.all ? null : this.attributes };
+  }
+}
+
+/** Functions that read the database through an attribute argument. */
+const attributeReaders = new Set(['get-else', 'get-some', 'missing?']);
+
+function clause(form: Edn, into: Collector): void {
+  if (typeof form !== 'object' || form === null) return;
+  if (form.kind === 'vector') {
+    const items = form.items;
+    const head = items[0];
+    if (head !== undefined && typeof head === 'object' && head !== null && head.kind === 'list') {
+      functionCall(head.items, into);
+      return;
+    }
+    const pattern = head !== undefined && isSymbol(head) && head.name.startsWith('$') ? items.slice(1) : items;
+    const attribute = pattern[1];
+    if (typeof attribute === 'string') into.add(attribute);
+    else if (attribute === undefined) into.all = pattern.length < 2 ? into.all : true;
+    else into.all = true;
+    return;
+  }
+  if (form.kind === 'list') {
+    const [op, ...rest] = form.items;
+    const name = op !== undefined && isSymbol(op) ? op.name : '';
+    if (name === 'not' || name === 'or' || name === 'and') for (const c of rest) clause(c, into);
+    else if (name === 'not-join' || name === 'or-join') for (const c of rest.slice(1)) clause(c, into);
+    else into.all = true; // a rule invocation: its body is not visible here
+  }
+}
+
+function functionCall(items: readonly Edn[], into: Collector): void {
+  const [fn, ...args] = items;
+  const name = fn !== undefined && isSymbol(fn) ? fn.name : '';
+  const readsDb = args.some((arg) => isSymbol(arg) && arg.name.startsWith('$'));
+  if (!readsDb) return;
+  if (!attributeReaders.has(name)) {
+    into.all = true;
+    return;
+  }
+  for (const arg of args) if (typeof arg === 'string') into.add(arg);
+}
+
+function pullPattern(form: Edn, into: Collector): void {
+  const items = itemsOf(form);
+  if (items === undefined) {
+    into.all = true;
+    return;
+  }
+  for (const item of items) pullItem(item, into);
+}
+
+function pullItem(item: Edn, into: Collector): void {
+  if (typeof item === 'string') into.add(item);
+  else if (isSymbol(item, '*') || isKeyword(item) || isSymbol(item)) into.all = true;
+  else if (typeof item === 'object' && item !== null && item.kind === 'map') {
+    for (const [key, sub] of item.entries) {
+      pullItem(key, into);
+      if (isSymbol(sub, '...') || typeof sub === 'number') continue;
+      pullPattern(sub, into);
+    }
+  } else if (typeof item === 'object' && item !== null && item.kind === 'list') {
+    // ("attr" :as "x" :limit 10) or (limit "attr" 10) / (default "attr" v)
+    for (const part of item.items) if (typeof part === 'string') into.add(part);
+  } else if (typeof item === 'object' && item !== null && item.kind === 'vector') {
+    const first = item.items[0];
+    if (typeof first === 'string') into.add(first);
+  }
+}
+
+function mapToVector(form: Edn): readonly Edn[] {
+  if (typeof form === 'object' && form !== null && form.kind === 'map') {
+    const out: Edn[] = [];
+    for (const [key, value] of form.entries) out.push(key, ...(itemsOf(value) ?? [value]));
+    return out;
+  }
+  return itemsOf(form) ?? [];
+}
+
+/** Reads a Datalog query and reports the attributes it can depend on and the shape of its result. */
+export function analyzeQuery(query: string): QueryAnalysis {
+  const parts = mapToVector(readEdn(query));
+  const into = new Collector();
+  let section = '';
+  const find: Edn[] = [];
+  for (const part of parts) {
+    if (isKeyword(part)) {
+      section = part.name;
+      continue;
+    }
+    if (section === 'find') find.push(part);
+    else if (section === 'in' && isSymbol(part, '%')) into.all = true;
+    else if (section === 'in') {
+      const inner = itemsOf(part);
+      if (inner?.some((x) => isSymbol(x, '%'))) into.all = true;
+    } else if (section === 'where') clause(part, into);
+  }
+  for (const element of find) {
+    const items = typeof element === 'object' && element !== null && element.kind === 'list' ? element.items : undefined;
+    if (items !== undefined && items[0] !== undefined && isSymbol(items[0], 'pull')) {
+      const pattern = items[items.length - 1];
+      if (pattern !== undefined) pullPattern(typeof pattern === 'string' ? readEdn(pattern) : pattern, into);
+    }
+  }
+  return { ...into.result(), shape: findShape(find) };
+}
+
+function findShape(find: readonly Edn[]): FindShape {
+  const [first, second] = find;
+  if (second !== undefined && isSymbol(second, '.')) return 'scalar';
+  if (find.length === 1 && first !== undefined && typeof first === 'object' && first !== null && first.kind === 'vector') {
+    const last = first.items[first.items.length - 1];
+    return last !== undefined && isSymbol(last, '...') ? 'collection' : 'tuple';
+  }
+  return 'relation';
+}
+
+export interface PullAnalysis extends Dependencies {
+  /** True when only the pulled entity's own datoms can change the result. */
+  readonly flat: boolean;
+}
+
+/** Reads a pull pattern and reports the attributes it can depend on. */
+export function analyzePull(pattern: string): PullAnalysis {
+  const form = readEdn(pattern);
+  const into = new Collector();
+  pullPattern(form, into);
+  const items = itemsOf(form) ?? [];
+  const flat = !into.all && items.every((item) => typeof item === 'string' && !item.startsWith('_') && !item.includes('/_'));
+  return { ...into.result(), flat };
+}

@@ -1,0 +1,105 @@
+/**
+ * The storage contract every adapter implements (memory, IndexedDB, SQLite,
+ * PostgreSQL), and that both the client replica and the server log use.
+ *
+ * Everything a write changes goes through `commit`, which is atomic: after a
+ * crash either all of a batch is stored or none of it. `commit` resolves only
+ * once the batch is durable, so a caller never acknowledges what it could
+ * lose.
+ *
+ * The log is append-only and totally ordered by `position`. On the server it
+ * is the authoritative log; on a client it holds the transactions the server
+ * confirmed, in the server's order (positions are the server's). Each
+ * record keeps its origin dot, so "every record this version vector lacks"
+ * can be read through an index on (replica, counter).
+ *
+ * @module
+ */
+import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
+
+export interface LogRecord {
+  /** Position in the total order; strictly increasing, starting at 1. */
+  readonly position: number;
+  readonly tx: Transaction;
+}
+
+/** A transaction the server refused, remembered so a resend gets the same answer. */
+export interface Rejection {
+  readonly txId: TxId;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Small values kept beside the data; every key is optional. */
+export interface Meta {
+  /** This replica's id (client) or the log's id (server): minted once, lost with the storage. */
+  readonly replicaId?: ReplicaId;
+  /** The last dot counter this replica issued. */
+  readonly issuedUpTo?: number;
+  /** The last hybrid-logical timestamp issued or seen. */
+  readonly hlc?: number;
+  /** Client: the last server log position received. */
+  readonly serverPosition?: number;
+  /** The identity of the server log this client follows (a reset log has a new one). */
+  readonly logId?: string;
+  readonly schemaFingerprint?: string;
+  /** Server: per replica, every counter up to which transactions were decided (accepted or rejected). */
+  readonly decided?: Readonly<Record<string, number>>;
+}
+
+export interface Snapshot {
+  /** The encoded state (crdt `encodeState`) after applying the log up to `position`. */
+  readonly state: Uint8Array;
+  readonly position: number;
+}
+
+/** One atomic write. Every field is optional; an empty batch is a no-op. */
+export interface CommitBatch {
+  /** Appended to the log, positions strictly increasing after the current last one. */
+  readonly log?: readonly LogRecord[];
+  /** Local transactions waiting for the server, appended in order. */
+  readonly outboxAdd?: readonly Transaction[];
+  /** Outbox entries the server has decided (accepted or rejected). */
+  readonly outboxRemove?: readonly TxId[];
+  readonly rejections?: readonly Rejection[];
+  /** Merged into the stored meta. */
+  readonly meta?: Meta;
+}
+
+/** A change another process or tab made to the same storage (see `Storage.watch`). */
+export type ExternalChange =
+  | { readonly kind: 'outbox-added'; readonly txs: readonly Transaction[] }
+  | { readonly kind: 'log-appended'; readonly after: number }
+  | { readonly kind: 'outbox-removed'; readonly txIds: readonly TxId[]; readonly rejections: readonly Rejection[] };
+
+export interface Storage {
+  /** A short name for messages, such as "indexeddb:tasks" or "sqlite:./data/datsync.db". */
+  readonly name: string;
+  /**
+   * Listens for changes other tabs or processes make to the same storage
+   * (IndexedDB shared between tabs); adapters that cannot be shared omit it.
+   */
+  watch?(listener: (change: ExternalChange) => void): () => void;
+  commit(batch: CommitBatch): Promise<void>;
+  meta(): Promise<Meta>;
+  /** Up to `limit` log records with position > `after`, in order. */
+  readLog(after: number, limit: number): Promise<LogRecord[]>;
+  /**
+   * Up to `limit` log records (position > `after`) whose origin dot `vector`
+   * does not cover, in order. Adapters answer through an index on (replica, counter).
+   */
+  readLacking(vector: VersionVector, after: number, limit: number): Promise<LogRecord[]>;
+  /** The position of the last log record (0 when empty). */
+  lastPosition(): Promise<number>;
+  /** The log record holding this transaction, if any. */
+  findTransaction(txId: TxId): Promise<LogRecord | undefined>;
+  rejection(txId: TxId): Promise<Rejection | undefined>;
+  /** Local transactions not yet decided by the server, in the order added. */
+  outbox(): Promise<Transaction[]>;
+  /** Stores a snapshot; log records at or before its position may then be pruned by `compact`. */
+  putSnapshot(snapshot: Snapshot): Promise<void>;
+  snapshot(): Promise<Snapshot | undefined>;
+  /** Drops log records at or before `position` (they must be covered by a snapshot). */
+  compact(position: number): Promise<void>;
+  close(): Promise<void>;
+}

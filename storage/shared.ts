@@ -1,0 +1,28 @@
+/**
+ * Checks and helpers every adapter shares.
+ *
+ * @module
+ */
+import type { Transaction, VersionVector } from '../crdt/index.js';
+import { DatsyncError, ErrorCode } from '../crdt/index.js';
+import type { CommitBatch } from './contract.js';
+
+/** Refuses a batch whose log positions do not strictly increase after `last`; nothing is written then. */
+export function checkBatch(batch: CommitBatch, last: number): void {
+  let previous = last;
+  for (const record of batch.log ?? []) {
+    if (!Number.isSafeInteger(record.position) || record.position <= previous) {
+      throw new DatsyncError(ErrorCode.StorageFailed, 'log positions must strictly increase', {
+        position: record.position,
+        after: previous,
+      });
+    }
+    previous = record.position;
+  }
+}
+
+/** Whether `vector` lacks any op of `tx` (so a peer at `vector` needs it). */
+export function lacks(vector: VersionVector, tx: Transaction): boolean {
+  const last = tx.counter + (tx.ops[tx.ops.length - 1]?.offset ?? 0);
+  return (vector.get(tx.replica) ?? 0) < last;
+}
