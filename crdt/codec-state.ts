@@ -23,7 +23,8 @@ import { OpKind } from './op.js';
 import type { OpRef, PendingMark, Slot } from './register.js';
 import { compareRefs, PastVersion, Register, TxStamp, Version } from './register.js';
 import { ReplicaState } from './replica-state.js';
-import type { AttributeSpecs } from './schema.js';
+import type { AttributeSpec, AttributeSpecs } from './schema.js';
+import type { Value } from './values.js';
 import { fitsType } from './values.js';
 
 const FORMAT = 1;
@@ -32,17 +33,32 @@ const SLOT_REGISTER = 1;
 
 type RegisterEntry = readonly [EntityId, Attr, Slot];
 
-function stampsOf(slot: Slot, visit: (stamp: TxStamp) => void): void {
+/**
+ * Notes every stamp `slot` refers to: `keys` maps each stamp object to its
+ * "replica:counter" key (states merged or decoded can hold several objects
+ * for one transaction), `byKey` each key to the stamp that is written for it.
+ * Plain functions and maps rather than a callback: this runs once per register.
+ */
+function collectStamps(slot: Slot, keys: Map<TxStamp, string>, byKey: Map<string, TxStamp>): void {
   if (slot instanceof Version) {
-    visit(slot.tx);
+    noteStamp(slot.tx, keys, byKey);
     return;
   }
-  for (const v of slot.live) visit(v.tx);
+  for (const v of slot.live) noteStamp(v.tx, keys, byKey);
   for (const p of slot.past ?? []) {
-    visit(p.tx);
-    if (p.supersededBy !== null) visit(p.supersededBy.tx);
+    noteStamp(p.tx, keys, byKey);
+    if (p.supersededBy !== null) noteStamp(p.supersededBy.tx, keys, byKey);
   }
-  for (const m of slot.pending ?? []) visit(m.by.tx);
+  for (const m of slot.pending ?? []) noteStamp(m.by.tx, keys, byKey);
+}
+
+function noteStamp(stamp: TxStamp, keys: Map<TxStamp, string>, byKey: Map<string, TxStamp>): void {
+  let key = keys.get(stamp);
+  if (key === undefined) {
+    key = stampKey(stamp);
+    keys.set(stamp, key);
+  }
+  byKey.set(key, stamp);
 }
 
 /** A register holding one live version and nothing else is, canonically, that version. */
@@ -58,6 +74,7 @@ function stampKey(stamp: TxStamp): string {
 /** Encodes `registers` (any subset of a state) with `context`, canonically. */
 export function encodeRegisters(registers: Iterable<RegisterEntry>, context: CausalContext): Uint8Array {
   const byEntity = new Map<EntityId, Array<[Attr, Slot]>>();
+  const stampKeys = new Map<TxStamp, string>();
   const stamps = new Map<string, TxStamp>();
   const replicas = new StringTable();
   const attributes = new StringTable();
@@ -68,7 +85,7 @@ export function encodeRegisters(registers: Iterable<RegisterEntry>, context: Cau
       byEntity.set(entity, list);
     }
     list.push([attribute, slot]);
-    stampsOf(slot, (stamp) => stamps.set(stampKey(stamp), stamp));
+    collectStamps(slot, stampKeys, stamps);
   }
   const contextEntries = context.toEntries();
   const sortedStamps = [...stamps.values()].sort((a, b) =>
@@ -86,9 +103,12 @@ export function encodeRegisters(registers: Iterable<RegisterEntry>, context: Cau
     }
   for (const name of [...replicaNames].sort()) replicas.add(name);
   for (const name of [...attributeNames].sort()) attributes.add(name);
+  // Every stamp object, not only the one written per key, gets its index: a lookup per ref, no key built.
+  const keyIndex = new Map<string, number>();
+  for (const [i, stamp] of sortedStamps.entries()) keyIndex.set(stampKey(stamp), i);
   const stampIndex = new Map<TxStamp, number>();
-  for (const [i, stamp] of sortedStamps.entries()) stampIndex.set(stamp, i);
-  const indexOf = (stamp: TxStamp): number => stampIndex.get(stamps.get(stampKey(stamp)) as TxStamp) as number;
+  for (const [stamp, key] of stampKeys) stampIndex.set(stamp, keyIndex.get(key) as number);
+  const indexOf = (stamp: TxStamp): number => stampIndex.get(stamp) as number;
   const encoder = new Encoder(1024 + stamps.size * 16);
   encoder.uint8(FORMAT);
   replicas.write(encoder);
@@ -155,6 +175,19 @@ export function encodeRegisters(registers: Iterable<RegisterEntry>, context: Cau
   return encoder.finish();
 }
 
+function readStamp(decoder: Decoder, stamps: readonly TxStamp[]): TxStamp {
+  const tx = stamps[decoder.varUint()];
+  if (tx === undefined) decoder.fail('stamp index out of range');
+  return tx;
+}
+
+/** A value, checked against its attribute's type (a function, not a closure: it runs once per register). */
+function readChecked(decoder: Decoder, spec: AttributeSpec | undefined): Value {
+  const value = readValue(decoder);
+  if (spec !== undefined && !fitsType(spec.valueType, value)) decoder.fail('encoded value does not fit its attribute');
+  return value;
+}
+
 export function encodeState(state: ReplicaState): Uint8Array {
   return encodeRegisters(state.registers(), state.context);
 }
@@ -188,11 +221,7 @@ export function decodeRegisters(bytes: Uint8Array, specs: AttributeSpecs): Decod
   for (let i = 0; i < stampCount; i++) {
     stamps.push(new TxStamp(pick<ReplicaId>(decoder, replicas), decoder.varUint(), decoder.varUint() as Hlc));
   }
-  const readRef = (d: Decoder): { tx: TxStamp; offset: number } => {
-    const tx = stamps[d.varUint()];
-    if (tx === undefined) d.fail('stamp index out of range');
-    return { tx, offset: d.varUint() };
-  };
+  const readRef = (d: Decoder): { tx: TxStamp; offset: number } => ({ tx: readStamp(d, stamps), offset: d.varUint() });
   const registers: RegisterEntry[] = [];
   const entityCount = decoder.count(2);
   for (let e = 0; e < entityCount; e++) {
@@ -203,14 +232,11 @@ export function decodeRegisters(bytes: Uint8Array, specs: AttributeSpecs): Decod
     for (let a = 0; a < attrCount; a++) {
       const attribute = pick<Attr>(decoder, attributes);
       const spec = specs.get(attribute);
-      const checked = <T>(value: T): T => {
-        if (spec !== undefined && !fitsType(spec.valueType, value)) decoder.fail('encoded value does not fit its attribute');
-        return value;
-      };
       const kind = decoder.uint8();
       if (kind === SLOT_VERSION) {
-        const ref = readRef(decoder);
-        registers.push([entity, attribute, new Version(ref.tx, ref.offset, checked(readValue(decoder)))]);
+        const tx = readStamp(decoder, stamps);
+        const offset = decoder.varUint();
+        registers.push([entity, attribute, new Version(tx, offset, readChecked(decoder, spec))]);
         continue;
       }
       if (kind !== SLOT_REGISTER) decoder.fail('unknown register kind');
@@ -218,14 +244,14 @@ export function decodeRegisters(bytes: Uint8Array, specs: AttributeSpecs): Decod
       const liveCount = decoder.count(3);
       for (let i = 0; i < liveCount; i++) {
         const ref = readRef(decoder);
-        live.push(new Version(ref.tx, ref.offset, checked(readValue(decoder))));
+        live.push(new Version(ref.tx, ref.offset, readChecked(decoder, spec)));
       }
       const past: PastVersion[] = [];
       const pastCount = decoder.count(3);
       for (let i = 0; i < pastCount; i++) {
         const ref = readRef(decoder);
         const flags = decoder.uint8();
-        const value = (flags & 2) !== 0 ? checked(readValue(decoder)) : undefined;
+        const value = (flags & 2) !== 0 ? readChecked(decoder, spec) : undefined;
         const by = (flags & 4) !== 0 ? readRef(decoder) : null;
         past.push(new PastVersion(ref.tx, ref.offset, (flags & 1) !== 0 ? OpKind.Retract : OpKind.Assert, value, by));
       }

@@ -44,6 +44,9 @@ export class StringTable {
   }
 }
 
+/** Keeps the layout of string tables, which live for one call, alive: see `LAYOUT_ANCHORS` in encoding.ts. */
+export const STRING_TABLE_ANCHOR: object = new StringTable();
+
 export function readStringTable(decoder: Decoder): string[] {
   const n = decoder.count(1);
   const out: string[] = [];

@@ -23,6 +23,7 @@ import type { Slot, VisibleChange } from './register.js';
 import { applyOp, liveOf, Register, TxStamp, Version, visibleValues, winnerOf } from './register.js';
 import { compactSlot, mergeSlots } from './register-merge.js';
 import type { AttributeSpec, AttributeSpecs } from './schema.js';
+import { Cardinality } from './schema.js';
 import type { Value } from './values.js';
 import { valuesEqual } from './values.js';
 import type { VersionVector } from './version-vector.js';
@@ -91,6 +92,9 @@ export class ReplicaState {
     const checkEach = !whole || context.hasAnyInRange(tx.replica, first, last);
     const stamp = new TxStamp(tx.replica, tx.counter, tx.hlc);
     const scratch = this.scratch;
+    // Each op appends its changes after `mark`; the buffer is emptied once per transaction,
+    // not per op (setting an array's length is a call into the runtime).
+    scratch.length = 0;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
       if (op === undefined) continue;
@@ -101,17 +105,18 @@ export class ReplicaState {
         attrs = new Map();
         this.entities.set(op.entity, attrs);
       }
-      scratch.length = 0;
+      const mark = scratch.length;
       const next = applyOp(attrs.get(op.attribute), op, stamp, spec, context, scratch);
       if (next === undefined) {
         attrs.delete(op.attribute);
         if (attrs.size === 0) this.entities.delete(op.entity);
       } else attrs.set(op.attribute, next);
-      for (let j = 0; j < scratch.length; j++) {
+      for (let j = mark; j < scratch.length; j++) {
         const change = scratch[j] as VisibleChange;
         out.push({ entity: op.entity, attribute: op.attribute, value: change.value, added: change.added });
       }
     }
+    scratch.length = 0;
     if (whole) context.add(tx.replica, first, last);
     else for (const op of ops) context.add(tx.replica, first + op.offset, first + op.offset);
   }
@@ -155,8 +160,10 @@ export class ReplicaState {
     for (const [attribute, before] of mine) {
       const spec = this.spec(attribute);
       const after = mergeSlots(before, this.context, theirs?.get(attribute), theirContext, merged, spec);
-      if (after === undefined) (emptied ??= []).push(attribute);
-      else if (after !== before) mine.set(attribute, after);
+      if (after === undefined) {
+        emptied ??= [];
+        emptied.push(attribute);
+      } else if (after !== before) mine.set(attribute, after);
       diffVisible(entity, attribute, spec, before, after, out);
     }
     if (theirs !== undefined) {
@@ -289,15 +296,24 @@ export function diffVisible(
   out: DatomChange[],
 ): void {
   if (before === after) return;
-  // Lone versions and empty registers (the common case) show at most their one value.
-  if (!(before instanceof Register) && !(after instanceof Register)) {
-    if (before !== undefined && after !== undefined && valuesEqual(before.value, after.value)) return;
-    if (before !== undefined) out.push({ entity, attribute, value: before.value, added: false });
-    if (after !== undefined) out.push({ entity, attribute, value: after.value, added: true });
+  // A slot shows at most one value when it is a lone version, or a cardinality-one
+  // register (its winner): compare the two values without building lists.
+  if (spec.cardinality === Cardinality.One || (!(before instanceof Register) && !(after instanceof Register))) {
+    const was = shownVersion(before);
+    const now = shownVersion(after);
+    if (was !== undefined && now !== undefined && valuesEqual(was.value, now.value)) return;
+    if (was !== undefined) out.push({ entity, attribute, value: was.value, added: false });
+    if (now !== undefined) out.push({ entity, attribute, value: now.value, added: true });
     return;
   }
   const was = visibleValues(before, spec);
   const now = visibleValues(after, spec);
   for (const value of was) if (!now.some((v) => valuesEqual(v, value))) out.push({ entity, attribute, value, added: false });
   for (const value of now) if (!was.some((v) => valuesEqual(v, value))) out.push({ entity, attribute, value, added: true });
+}
+
+/** The version a slot shows when it shows at most one: itself if lone, else the winner of its live versions. */
+function shownVersion(slot: Slot | undefined): Version | undefined {
+  if (slot === undefined || slot instanceof Version) return slot;
+  return winnerOf(slot.live);
 }

@@ -76,7 +76,8 @@ export function fitsType(type: ValueType, value: unknown): value is Value {
     case ValueType.Ref:
       return isEntityId(value);
     case ValueType.Json:
-      return isJsonValue(value, 0);
+      // null is "no value" (DataScript stores none): retract instead. Inside a structure it is fine.
+      return value !== null && isJsonValue(value, 0);
     case ValueType.Any:
       return (
         typeof value === 'string' ||

@@ -28,6 +28,8 @@ export interface Rejection {
   readonly txId: TxId;
   readonly code: string;
   readonly message: string;
+  /** How many ops the refused transaction held (its dots stay void); 1 when absent. */
+  readonly ops?: number;
 }
 
 /** Small values kept beside the data; every key is optional. */
@@ -94,6 +96,11 @@ export interface Storage {
   /** The log record holding this transaction, if any. */
   findTransaction(txId: TxId): Promise<LogRecord | undefined>;
   rejection(txId: TxId): Promise<Rejection | undefined>;
+  /**
+   * The highest dot counter of `replica` the log holds or a rejection names:
+   * every transaction of that replica up to it has been decided.
+   */
+  decided(replica: ReplicaId): Promise<number>;
   /** Local transactions not yet decided by the server, in the order added. */
   outbox(): Promise<Transaction[]>;
   /** Stores a snapshot; log records at or before its position may then be pruned by `compact`. */

@@ -25,9 +25,9 @@
 import type { DBSchema, IDBPDatabase, IDBPObjectStore, IDBPTransaction, StoreNames } from 'idb';
 import { openDB } from 'idb';
 import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
-import { DatsyncError, decodeTransactions, ErrorCode, encodeTransactions, transactionId } from '../crdt/index.js';
+import { DatsyncError, decodeTransactions, ErrorCode, encodeTransactions, lastCounter, transactionId } from '../crdt/index.js';
 import type { CommitBatch, ExternalChange, LogRecord, Meta, Rejection, Snapshot, Storage } from './contract.js';
-import { checkBatch, lacks } from './shared.js';
+import { checkBatch, lacks, rejectedCounter } from './shared.js';
 
 interface Chunk {
   readonly last: number;
@@ -227,17 +227,15 @@ export class IndexedDbStorage implements Storage {
         const snapshot = await tx.objectStore('snapshot').get('state');
         checkBatch(batch, Math.max(lastChunk?.value.last ?? 0, snapshot?.position ?? 0));
         const txs = log.map((record) => record.tx);
-        await tx
-          .objectStore('log')
-          .put(
-            {
-              last: (log[log.length - 1] as LogRecord).position,
-              positions: log.map((r) => r.position),
-              txIds: txs.map(transactionId),
-              data: encodeTransactions(txs),
-            },
-            (log[log.length - 1] as LogRecord).position,
-          );
+        await tx.objectStore('log').put(
+          {
+            last: (log[log.length - 1] as LogRecord).position,
+            positions: log.map((r) => r.position),
+            txIds: txs.map(transactionId),
+            data: encodeTransactions(txs),
+          },
+          (log[log.length - 1] as LogRecord).position,
+        );
       }
       const outbox = stores.includes('outbox') ? tx.objectStore('outbox') : undefined;
       for (const txn of outboxAdd) await outbox?.put({ txId: transactionId(txn), data: encodeTransactions([txn]) });
@@ -355,6 +353,15 @@ export class IndexedDbStorage implements Storage {
   async rejection(txId: TxId): Promise<Rejection | undefined> {
     this.open();
     return this.db.get('rejections', txId);
+  }
+
+  /** Clients never need it; answered by a scan of the (compacted) local log and rejections. */
+  async decided(replica: ReplicaId): Promise<number> {
+    let max = 0;
+    for (const record of await this.readLog(0, Number.MAX_SAFE_INTEGER))
+      if (record.tx.replica === replica) max = Math.max(max, lastCounter(record.tx));
+    for (const rejection of await this.db.getAll('rejections')) max = Math.max(max, rejectedCounter(rejection, replica));
+    return max;
   }
 
   async outbox(): Promise<Transaction[]> {

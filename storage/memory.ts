@@ -7,10 +7,10 @@
  *
  * @module
  */
-import type { Transaction, TxId, VersionVector } from '../crdt/index.js';
-import { DatsyncError, ErrorCode, transactionId } from '../crdt/index.js';
+import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
+import { DatsyncError, ErrorCode, lastCounter, transactionId } from '../crdt/index.js';
 import type { CommitBatch, LogRecord, Meta, Rejection, Snapshot, Storage } from './contract.js';
-import { checkBatch, lacks } from './shared.js';
+import { checkBatch, lacks, rejectedCounter } from './shared.js';
 
 /** The data behind one or more `MemoryStorage` handles. */
 export class MemoryStore {
@@ -87,6 +87,14 @@ export class MemoryStorage implements Storage {
 
   async rejection(txId: TxId): Promise<Rejection | undefined> {
     return this.data().rejections.get(txId);
+  }
+
+  async decided(replica: ReplicaId): Promise<number> {
+    const data = this.data();
+    let max = 0;
+    for (const record of data.log) if (record.tx.replica === replica) max = Math.max(max, lastCounter(record.tx));
+    for (const rejection of data.rejections.values()) max = Math.max(max, rejectedCounter(rejection, replica));
+    return max;
   }
 
   async outbox(): Promise<Transaction[]> {

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import type { Transaction, VersionVector } from '../crdt/index.js';
+import type { ReplicaId, Transaction, VersionVector } from '../crdt/index.js';
 import { DatsyncError, ErrorCode } from '../crdt/index.js';
-import type { CommitBatch } from './contract.js';
+import type { CommitBatch, Rejection } from './contract.js';
 
 /** Refuses a batch whose log positions do not strictly increase after `last`; nothing is written then. */
 export function checkBatch(batch: CommitBatch, last: number): void {
@@ -25,4 +25,11 @@ export function checkBatch(batch: CommitBatch, last: number): void {
 export function lacks(vector: VersionVector, tx: Transaction): boolean {
   const last = tx.counter + (tx.ops[tx.ops.length - 1]?.offset ?? 0);
   return (vector.get(tx.replica) ?? 0) < last;
+}
+
+/** The last counter a rejection of `replica`'s transaction covers (0 if it is another replica's). */
+export function rejectedCounter(rejection: Rejection, replica: ReplicaId): number {
+  const at = rejection.txId.lastIndexOf(':');
+  if (rejection.txId.slice(0, at) !== replica) return 0;
+  return Number(rejection.txId.slice(at + 1)) + Math.max(0, (rejection.ops ?? 1) - 1);
 }

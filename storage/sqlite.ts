@@ -14,7 +14,7 @@
  */
 import Database from 'better-sqlite3';
 import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
-import { DatsyncError, decodeTransactions, ErrorCode, encodeTransactions, lastCounter, transactionId } from '../crdt/index.js';
+import { DatsyncError, decodeTransactions, ErrorCode, encodeTransactions, lastCounter, parseTxId, transactionId } from '../crdt/index.js';
 import type { CommitBatch, LogRecord, Meta, Rejection, Snapshot, Storage } from './contract.js';
 import { checkBatch } from './shared.js';
 
@@ -30,7 +30,8 @@ const migrations: readonly string[] = [
    );
    CREATE INDEX log_by_origin ON log (replica, last_counter);
    CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, tx_id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
-   CREATE TABLE rejections (tx_id TEXT PRIMARY KEY, code TEXT NOT NULL, message TEXT NOT NULL);
+   CREATE TABLE rejections (tx_id TEXT PRIMARY KEY, replica TEXT NOT NULL, last_counter INTEGER NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, ops INTEGER NOT NULL);
+   CREATE INDEX rejections_by_origin ON rejections (replica, last_counter);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, state BLOB NOT NULL);`,
 ];
@@ -69,13 +70,17 @@ function prepareStatements(db: Database.Database) {
     insertLog: db.prepare('INSERT INTO log (position, tx_id, replica, counter, last_counter, data) VALUES (?, ?, ?, ?, ?, ?)'),
     insertOutbox: db.prepare('INSERT OR IGNORE INTO outbox (tx_id, data) VALUES (?, ?)'),
     deleteOutbox: db.prepare('DELETE FROM outbox WHERE tx_id = ?'),
-    insertRejection: db.prepare('INSERT OR REPLACE INTO rejections (tx_id, code, message) VALUES (?, ?, ?)'),
+    insertRejection: db.prepare(
+      'INSERT OR REPLACE INTO rejections (tx_id, replica, last_counter, code, message, ops) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    decidedInLog: db.prepare('SELECT COALESCE(MAX(last_counter), 0) AS c FROM log WHERE replica = ?'),
+    decidedInRejections: db.prepare('SELECT COALESCE(MAX(last_counter), 0) AS c FROM rejections WHERE replica = ?'),
     upsertMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     allMeta: db.prepare('SELECT key, value FROM meta'),
     readLog: db.prepare('SELECT position, data FROM log WHERE position > ? ORDER BY position LIMIT ?'),
     lastPosition: db.prepare('SELECT COALESCE(MAX(position), 0) AS p FROM log'),
     findTx: db.prepare('SELECT position, data FROM log WHERE tx_id = ?'),
-    rejection: db.prepare('SELECT tx_id, code, message FROM rejections WHERE tx_id = ?'),
+    rejection: db.prepare('SELECT tx_id, code, message, ops FROM rejections WHERE tx_id = ?'),
     outbox: db.prepare('SELECT data FROM outbox ORDER BY seq'),
     putSnapshot: db.prepare('INSERT OR REPLACE INTO snapshot (id, position, state) VALUES (1, ?, ?)'),
     snapshot: db.prepare('SELECT position, state FROM snapshot WHERE id = 1'),
@@ -137,7 +142,11 @@ export class SqliteStorage implements Storage {
         }
         for (const tx of batch.outboxAdd ?? []) s.insertOutbox.run(transactionId(tx), encodeTransactions([tx]));
         for (const txId of batch.outboxRemove ?? []) s.deleteOutbox.run(txId);
-        for (const r of batch.rejections ?? []) s.insertRejection.run(r.txId, r.code, r.message);
+        for (const r of batch.rejections ?? []) {
+          const { replica, counter } = parseTxId(r.txId);
+          const ops = r.ops ?? 1;
+          s.insertRejection.run(r.txId, replica, counter + ops - 1, r.code, r.message, ops);
+        }
         if (batch.meta !== undefined) {
           for (const [key, value] of Object.entries(batch.meta)) if (value !== undefined) s.upsertMeta.run(key, JSON.stringify(value));
         }
@@ -193,9 +202,18 @@ export class SqliteStorage implements Storage {
     const row = wrap(
       this.name,
       'read rejections',
-      () => this.statements.rejection.get(txId) as { tx_id: TxId; code: string; message: string } | undefined,
+      () => this.statements.rejection.get(txId) as { tx_id: TxId; code: string; message: string; ops: number } | undefined,
     );
-    return row === undefined ? undefined : { txId: row.tx_id, code: row.code, message: row.message };
+    return row === undefined ? undefined : { txId: row.tx_id, code: row.code, message: row.message, ops: row.ops };
+  }
+
+  async decided(replica: ReplicaId): Promise<number> {
+    this.open();
+    return wrap(this.name, 'read the log', () => {
+      const inLog = (this.statements.decidedInLog.get(replica) as { c: number }).c;
+      const inRejections = (this.statements.decidedInRejections.get(replica) as { c: number }).c;
+      return Math.max(inLog, inRejections);
+    });
   }
 
   async outbox(): Promise<Transaction[]> {

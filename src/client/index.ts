@@ -6,7 +6,9 @@
 export type { Attr, EntityId, ErrorData, ReplicaId, TxId } from '../../crdt/index.js';
 export { DatsyncError, ErrorCode } from '../../crdt/index.js';
 export type { CommitBatch, LogRecord, Meta, Snapshot, Storage } from '../../storage/contract.js';
-export { MemoryStorage } from '../../storage/memory.js';
+export type { IndexedDbOptions } from '../../storage/indexeddb.js';
+export { IndexedDbStorage, openIndexedDbStorage } from '../../storage/indexeddb.js';
+export { MemoryStorage, MemoryStore } from '../../storage/memory.js';
 export type { Datom, Db, Eid } from '../datascript/index.js';
 export type { ProjectedDatom } from '../projection/projection.js';
 export type { AttributeInput, SchemaInput } from '../schema.js';

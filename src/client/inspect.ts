@@ -18,7 +18,8 @@ import {
   valuesAsOf,
 } from '../../crdt/index.js';
 import type { Db, Eid } from '../datascript/index.js';
-import { initDb, TX0 } from '../datascript/index.js';
+import { TX0 } from '../datascript/index.js';
+import { bulkDb } from '../projection/projection.js';
 import { ENTITY_ID_ATTR } from '../schema.js';
 import type { Replica } from './replica.js';
 
@@ -79,6 +80,8 @@ export function pointToHlc(replica: Replica, point: AsOfPoint): Hlc {
     return hlc;
   }
   if (!isTxId(point)) throw new DatsyncError(ErrorCode.InvalidQuery, 'asOf needs a transaction id, a Date or epoch milliseconds');
+  const remembered = replica.timeOf(point);
+  if (remembered !== undefined) return remembered;
   for (const [, , slot] of replica.state.registers()) {
     for (const stamp of stampsOf(slot)) if (stamp.tx === point) return stamp.hlc;
   }
@@ -102,7 +105,7 @@ export function asOfDb(replica: Replica, point: AsOfPoint): Db {
     }
   }
   for (const entity of shown) rows.push([replica.projection.eid(entity), ENTITY_ID_ATTR, entity, TX0]);
-  return initDb(rows, replica.schema.datascript);
+  return bulkDb(rows, replica.schema);
 }
 
 export type ConflictInfo =

@@ -19,6 +19,7 @@ import {
   ReplicaState,
   TentativeState,
   transactionId,
+  validateTransaction,
 } from '../../crdt/index.js';
 import type { Db, Eid } from '../datascript/index.js';
 import type { ProjectedDatom, ProjectionReport } from '../projection/projection.js';
@@ -68,12 +69,17 @@ export class Replica {
   readonly author: LocalAuthor;
   private readonly subscriptions: Subscriptions;
   private readonly now: () => number;
+  /** When recent transactions happened, for `asOf(txId)` after their versions are gone (bounded). */
+  private readonly txTimes = new Map<TxId, Hlc>();
 
   constructor(init: ReplicaInit) {
     this.schema = init.schema;
     this.now = init.now;
     this.state = new TentativeState(init.confirmed ?? new ReplicaState(init.schema.specs));
-    for (const tx of init.pending ?? []) this.state.addTentative(tx);
+    for (const tx of init.pending ?? []) {
+      this.state.addTentative(tx);
+      this.noteTime(tx);
+    }
     this.author = new LocalAuthor(init.replicaId, init.issuedUpTo, new HybridClock(init.hlc, init.maxDriftMs));
     this.projection = new Projection(init.schema);
     this.projection.rebuild(this.state.datoms());
@@ -115,8 +121,22 @@ export class Replica {
     return { tx, tempids: net.tempids };
   }
 
+  private noteTime(tx: Transaction): void {
+    this.txTimes.set(transactionId(tx), tx.hlc);
+    if (this.txTimes.size > 100_000) {
+      const oldest = this.txTimes.keys().next().value;
+      if (oldest !== undefined) this.txTimes.delete(oldest);
+    }
+  }
+
+  /** The time of a transaction seen in this session, if remembered. */
+  timeOf(id: TxId): Hlc | undefined {
+    return this.txTimes.get(id);
+  }
+
   /** Shows a prepared local transaction at once (optimistic). */
   applyLocal(prepared: PreparedTx): TxReport {
+    if (prepared.tx !== null) this.noteTime(prepared.tx);
     const report = prepared.tx === null ? this.unchanged() : this.publish(this.state.addTentative(prepared.tx));
     const tempids: Record<string, Eid> = {};
     const entityIds: Record<string, EntityId> = {};
@@ -136,6 +156,8 @@ export class Replica {
 
   /** Applies transactions the authority sent (others', or ours coming back). */
   applyRemote(txs: readonly Transaction[]): ProjectionReport {
+    // Checked whole before any is applied: a bad one must not leave the state and the projection apart.
+    for (const tx of txs) validateTransaction(tx, this.schema.specs);
     const changes: DatomChange[] = [];
     for (const tx of txs) {
       if (
@@ -146,6 +168,7 @@ export class Replica {
         ReplicaState.assertNotReused(this.author.replica, this.author.issuedUpTo, tx);
       }
       this.author.clock.adopt(tx.hlc);
+      this.noteTime(tx);
       for (const change of this.state.applyConfirmed(tx)) changes.push(change);
     }
     return this.publish(changes);
@@ -153,9 +176,11 @@ export class Replica {
 
   /** Shows transactions another tab of this app wrote and has not had confirmed yet. */
   applyForeignPending(txs: readonly Transaction[]): ProjectionReport {
+    for (const tx of txs) validateTransaction(tx, this.schema.specs);
     const changes: DatomChange[] = [];
     for (const tx of txs) {
       this.author.clock.adopt(tx.hlc);
+      this.noteTime(tx);
       for (const change of this.state.addTentative(tx)) changes.push(change);
     }
     return this.publish(changes);
@@ -187,22 +212,29 @@ export class Replica {
     return this.subscriptions.add(spec, this.projection.db);
   }
 
-  /** Resolves an eid, stable id or lookup ref to a stable entity id. */
+  /** Resolves an eid, stable id or lookup ref to a stable entity id (for the read API). */
   entityIdOf(entity: unknown): EntityId {
-    if (typeof entity === 'number') {
-      const id = this.projection.entityId(entity);
-      if (id !== undefined) return id;
-    } else if (typeof entity === 'string' && this.projection.existingEid(entity as EntityId) !== undefined) {
-      return entity as EntityId;
-    } else if (Array.isArray(entity) && entity.length === 2 && typeof entity[0] === 'string') {
-      const target = new FormReader({
-        schema: this.schema,
-        db: this.projection.db,
-        entityIdOf: (eid) => this.projection.entityId(eid),
-      }).resolve(entity);
-      if (target.existing !== undefined) return target.existing;
+    let id: EntityId | undefined;
+    if (typeof entity === 'number') id = this.projection.entityId(entity);
+    else if (typeof entity === 'string')
+      id = this.projection.existingEid(entity as EntityId) === undefined ? undefined : (entity as EntityId);
+    else if (Array.isArray(entity) && entity.length === 2 && typeof entity[0] === 'string') {
+      try {
+        id = new FormReader({ schema: this.schema, db: this.projection.db, entityIdOf: (eid) => this.projection.entityId(eid) }).resolveNow(
+          entity,
+        );
+      } catch (error) {
+        // A malformed reference in a read is a bad query, not a bad transaction.
+        if (error instanceof DatsyncError && error.code !== ErrorCode.UnknownEntity) {
+          throw new DatsyncError(ErrorCode.InvalidQuery, error.message.replace(/^transaction item 0: /, ''), error.details, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
     }
-    throw new DatsyncError(ErrorCode.UnknownEntity, 'no such entity (expected an eid, a stable id or a lookup ref)');
+    if (id === undefined) throw new DatsyncError(ErrorCode.UnknownEntity, 'no such entity (expected an eid, a stable id or a lookup ref)');
+    return id;
   }
 
   attribute(attribute: string): Attr {

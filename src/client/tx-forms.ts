@@ -37,10 +37,11 @@ export type TxForm =
 export type TxData = readonly TxForm[];
 
 /**
- * An entity named in transaction data: an existing one by stable id
- * (remembering the lookup ref that named it, which must still resolve where
- * it is used), or a new one by tempid. A class, so that no JSON value can
- * pass for one.
+ * An entity named in transaction data: an existing one by stable id, a new
+ * one by tempid, or whichever entity a lookup ref names at the point of the
+ * transaction where it is used (as in DataScript, an earlier operation of the
+ * same transaction can change that). A class, so that no JSON value can pass
+ * for one.
  */
 export class Target {
   readonly existing: EntityId | undefined;
@@ -53,12 +54,16 @@ export class Target {
     this.lookup = lookup;
   }
 
-  static existing(id: EntityId, lookup?: { readonly def: AttributeDef; readonly value: Value }): Target {
-    return new Target(id, undefined, lookup);
+  static existing(id: EntityId): Target {
+    return new Target(id, undefined, undefined);
   }
 
   static temp(name: string): Target {
     return new Target(undefined, name, undefined);
+  }
+
+  static lookupRef(def: AttributeDef, value: Value): Target {
+    return new Target(undefined, undefined, { def, value });
   }
 }
 
@@ -112,11 +117,6 @@ export class FormReader {
     return this.ops;
   }
 
-  /** Resolves one entity reference (eid, tempid or lookup ref). */
-  resolve(ref: unknown): Target {
-    return this.target(ref, 0);
-  }
-
   private form(form: unknown, index: number): void {
     if (Array.isArray(form)) this.vector(form, index);
     else if (typeof form === 'object' && form !== null) this.map(form as Record<string, unknown>, index, 0);
@@ -129,7 +129,7 @@ export class FormReader {
       case ':db/add': {
         if (form.length !== 4) fail(ErrorCode.InvalidTransaction, index, ':db/add takes an entity, an attribute and a value');
         const def = this.attribute(attribute, index);
-        this.ops.push({ op: 'add', target: this.target(ref, index), def, value: this.value(def, value, index, 0), index });
+        this.ops.push({ op: 'add', target: this.target(ref, index), def, value: this.value(def, value, index, 0, false), index });
         return;
       }
       case ':db/retract': {
@@ -138,7 +138,7 @@ export class FormReader {
         const def = this.attribute(attribute, index);
         const target = this.target(ref, index);
         if (form.length === 3) this.ops.push({ op: 'retract-attribute', target, def, index });
-        else this.ops.push({ op: 'retract', target, def, value: this.value(def, value, index, 0), index });
+        else this.ops.push({ op: 'retract', target, def, value: this.value(def, value, index, 0, false), index });
         return;
       }
       case ':db.fn/retractAttribute': {
@@ -168,7 +168,7 @@ export class FormReader {
       const raw = form[key];
       const values = def.cardinality === 'many' && Array.isArray(raw) && !this.isSingleValue(def, raw) ? raw : [raw];
       for (const item of values) {
-        this.ops.push({ op: 'add', target, def, value: this.value(def, item, index, depth), index });
+        this.ops.push({ op: 'add', target, def, value: this.value(def, item, index, depth, true), index });
         wrote = true;
       }
     }
@@ -218,19 +218,30 @@ export class FormReader {
     }
     const def = this.attribute(attribute, index);
     if (def.unique === null) fail(ErrorCode.InvalidTransaction, index, `lookup ref attribute ${attribute} is not unique`, { attribute });
-    const v = this.value(def, value, index, 0);
+    const v = this.value(def, value, index, 0, false);
     if (v instanceof Target) return fail(ErrorCode.InvalidTransaction, index, 'lookup ref value cannot be an entity');
-    const eid = resolveEid(this.ctx.db, [attribute, typeof v === 'number' && def.valueType === 'instant' ? new Date(v) : v]);
-    const id = eid === null ? undefined : this.ctx.entityIdOf(eid);
-    if (id === undefined) fail(ErrorCode.UnknownEntity, index, `no entity has ${attribute} equal to the given value`, { attribute });
-    return Target.existing(id, { def, value: v });
+    return Target.lookupRef(def, v);
   }
 
-  private value(def: AttributeDef, value: unknown, index: number, depth: number): Value | Target {
+  /** The entity a lookup ref names in the database as it is (for reads, outside any transaction). */
+  resolveNow(ref: unknown): EntityId | undefined {
+    const target = this.target(ref, 0);
+    if (target.existing !== undefined) return target.existing;
+    if (target.lookup === undefined) return undefined;
+    const { def, value } = target.lookup;
+    const eid = resolveEid(this.ctx.db, [def.name, def.valueType === 'instant' && typeof value === 'number' ? new Date(value) : value]);
+    return eid === null ? undefined : this.ctx.entityIdOf(eid);
+  }
+
+  /** `nested`: whether a map may stand for a new entity (only inside entity maps, as in DataScript). */
+  private value(def: AttributeDef, value: unknown, index: number, depth: number, nested: boolean): Value | Target {
     if (value === null || value === undefined)
       fail(ErrorCode.InvalidValue, index, `attribute ${def.name} cannot hold ${describe(value)}`, { attribute: def.name });
     if (def.valueType === 'ref') {
-      if (typeof value === 'object' && !Array.isArray(value)) return this.map(value as Record<string, unknown>, index, depth + 1);
+      if (typeof value === 'object' && !Array.isArray(value)) {
+        if (!nested) fail(ErrorCode.InvalidTransaction, index, 'a nested entity map is allowed only inside an entity map');
+        return this.map(value as Record<string, unknown>, index, depth + 1);
+      }
       return this.target(value, index);
     }
     if (def.valueType === 'instant') {

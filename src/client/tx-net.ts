@@ -13,6 +13,7 @@ import type { Attr, EntityId, Value, WriteIntent } from '../../crdt/index.js';
 import { DatsyncError, ErrorCode, OpKind, valuesEqual } from '../../crdt/index.js';
 import type { Db, Eid } from '../datascript/index.js';
 import { datoms, resolveEid } from '../datascript/index.js';
+import { valueKey } from '../projection/unique.js';
 import type { AttributeDef, Schema } from '../schema.js';
 import type { FormOp } from './tx-forms.js';
 import { Target } from './tx-forms.js';
@@ -69,7 +70,7 @@ function registerKey(entity: Ref, attribute: Attr): string {
 }
 
 export function netIntents(ops: readonly FormOp[], ctx: NetContext): NetResult {
-  const upserts = resolveUpserts(ops, ctx);
+  const { upserts, aliases } = resolveUpserts(ops, ctx);
   const temps = new Map<string, TempRef>();
   const registers = new Map<string, Register>();
   const order: string[] = [];
@@ -84,29 +85,44 @@ export function netIntents(ops: readonly FormOp[], ctx: NetContext): NetResult {
     }
     return reg;
   };
-  // A lookup ref names the entity holding the value at that point of the transaction, as in DataScript.
-  const stillResolves = (target: Target): boolean => {
-    const lookup = target.lookup;
-    if (target.existing === undefined || lookup === undefined) return true;
-    const reg = registers.get(registerKey(target.existing, lookup.def.name));
-    return reg === undefined || reg.current.some((item) => same(item, lookup.value));
-  };
-  const refOf = (target: Target, index: number): Ref => {
-    if (target.existing !== undefined) {
-      if (!stillResolves(target)) fail(ErrorCode.UnknownEntity, index, 'lookup ref no longer resolves at this point of the transaction');
-      return target.existing;
-    }
-    const name = target.temp ?? '';
-    const upserted = upserts.get(name);
+  const tempRef = (name: string): Ref => {
+    const canonical = aliases.get(name) ?? name;
+    const upserted = upserts.get(canonical);
     if (upserted !== undefined) return upserted;
-    let temp = temps.get(name);
+    let temp = temps.get(canonical);
     if (temp === undefined) {
-      temp = new TempRef(name);
-      temps.set(name, temp);
+      temp = new TempRef(canonical);
+      temps.set(canonical, temp);
     }
     return temp;
   };
-  const itemOf = (value: Value | Target, index: number): Item => (value instanceof Target ? refOf(value, index) : value);
+  /**
+   * The entity a lookup ref names at this point of the transaction, as in
+   * DataScript: a value written earlier in the transaction counts. Undefined
+   * when no entity holds the value now but one did before the transaction.
+   */
+  const resolveLookup = (def: AttributeDef, value: Value, index: number): Ref | undefined => {
+    for (const reg of registers.values()) {
+      if (reg.def === def && reg.current.some((item) => same(item, value))) return reg.entity;
+    }
+    const holder = holderOf(ctx, def, value);
+    if (holder !== undefined) {
+      if (!registers.has(registerKey(holder, def.name))) return holder;
+      return undefined;
+    }
+    return fail(ErrorCode.UnknownEntity, index, `no entity has ${def.name} equal to the given value`);
+  };
+  /** Undefined only for a lookup ref an earlier operation of this transaction invalidated. */
+  const refOf = (target: Target, index: number): Ref | undefined => {
+    if (target.existing !== undefined) return target.existing;
+    if (target.temp !== undefined) return tempRef(target.temp);
+    const lookup = target.lookup;
+    if (lookup === undefined) return fail(ErrorCode.InvalidTransaction, index, 'unresolvable entity reference');
+    return resolveLookup(lookup.def, lookup.value, index);
+  };
+  const mustRef = (target: Target, index: number): Ref =>
+    refOf(target, index) ?? fail(ErrorCode.UnknownEntity, index, 'lookup ref no longer resolves at this point of the transaction');
+  const itemOf = (value: Value | Target, index: number): Item => (value instanceof Target ? mustRef(value, index) : value);
   // Uniqueness holds after every operation, as DataScript checks it (so swapping two values in one transaction fails there too).
   const checkUniqueNow = (entity: Ref, def: AttributeDef, item: Item, index: number): void => {
     if (item instanceof TempRef) return;
@@ -119,39 +135,43 @@ export function netIntents(ops: readonly FormOp[], ctx: NetContext): NetResult {
     if (holder === undefined || holder === entity || registers.has(registerKey(holder, def.name))) return;
     fail(ErrorCode.UniqueConflict, index, `another entity already holds this value of unique attribute ${def.name}`);
   };
-  const retractEntity = (entity: EntityId, visited: Set<EntityId>): void => {
+  const isEntity = (item: Item): item is EntityId | TempRef => item instanceof TempRef || typeof item === 'string';
+  const retractEntity = (entity: Ref, visited: Set<Ref>): void => {
     if (visited.has(entity)) return;
     visited.add(entity);
-    const eid = ctx.existingEid(entity);
-    if (eid !== undefined) {
-      for (const attribute of ctx.schema.refAttributes) {
-        const def = ctx.schema.attributes.get(attribute);
-        if (def === undefined) continue;
-        for (const datom of datoms(ctx.db, ':avet', attribute, eid)) {
-          const from = ctx.entityIdOf(datom.e);
-          if (from !== undefined) registerOf(from, def);
+    const attributes = new Set<Attr>();
+    if (!(entity instanceof TempRef)) {
+      const eid = ctx.existingEid(entity);
+      if (eid !== undefined) {
+        for (const attribute of ctx.schema.refAttributes) {
+          const def = ctx.schema.attributes.get(attribute);
+          if (def === undefined) continue;
+          for (const datom of datoms(ctx.db, ':avet', attribute, eid)) {
+            const from = ctx.entityIdOf(datom.e);
+            if (from !== undefined) registerOf(from, def);
+          }
         }
       }
+      for (const attribute of ctx.attributesOf(entity)) attributes.add(attribute);
     }
     // References anywhere, including those written earlier in this transaction, go with it.
     for (const reg of registers.values()) {
       if (reg.def.valueType === 'ref') reg.current = reg.current.filter((item) => item !== entity);
+      if (reg.entity === entity) attributes.add(reg.def.name);
     }
-    const attributes = new Set<Attr>(ctx.attributesOf(entity));
-    for (const reg of registers.values()) if (reg.entity === entity) attributes.add(reg.def.name);
     for (const attribute of attributes) {
       const def = ctx.schema.attributes.get(attribute);
       if (def === undefined) continue;
       const reg = registerOf(entity, def);
-      const children = def.isComponent ? reg.current.filter((child): child is EntityId => typeof child === 'string') : [];
+      const children = def.isComponent ? reg.current.filter(isEntity) : [];
       reg.current = [];
       for (const child of children) retractEntity(child, visited);
     }
   };
   for (const op of ops) {
+    const entity = op.op === 'add' ? mustRef(op.target, op.index) : refOf(op.target, op.index);
     // A retraction through a lookup ref an earlier operation invalidated does nothing (DataScript's entid).
-    if (op.op !== 'add' && !stillResolves(op.target)) continue;
-    const entity = refOf(op.target, op.index);
+    if (entity === undefined) continue;
     if (op.op === 'retract-entity') {
       if (entity instanceof TempRef) fail(ErrorCode.UnknownEntity, op.index, 'cannot retract an entity that does not exist yet');
       retractEntity(entity, new Set());
@@ -160,7 +180,7 @@ export function netIntents(ops: readonly FormOp[], ctx: NetContext): NetResult {
     const reg = registerOf(entity, op.def);
     if (op.op === 'retract-attribute') {
       // As in DataScript, retracting a component attribute retracts the components too.
-      const children = op.def.isComponent ? reg.current.filter((child): child is EntityId => typeof child === 'string') : [];
+      const children = op.def.isComponent ? reg.current.filter(isEntity) : [];
       reg.current = [];
       for (const child of children) retractEntity(child, new Set());
     } else if (op.op === 'add') {
@@ -173,23 +193,41 @@ export function netIntents(ops: readonly FormOp[], ctx: NetContext): NetResult {
       reg.current = reg.current.filter((x) => !same(x, item));
     }
   }
-  return finish(ops, registers, order, upserts, ctx);
+  return finish(ops, registers, order, upserts, aliases, ctx);
 }
 
-/** Tempids that name an existing entity through a unique-identity value (DataScript's upsert). */
-function resolveUpserts(ops: readonly FormOp[], ctx: NetContext): Map<string, EntityId> {
-  const out = new Map<string, EntityId>();
+/**
+ * Tempids that name an existing entity through a unique-identity value
+ * (DataScript's upsert), and tempids that name the same new entity because
+ * they carry the same new identity value.
+ */
+function resolveUpserts(ops: readonly FormOp[], ctx: NetContext): { upserts: Map<string, EntityId>; aliases: Map<string, string> } {
+  const upserts = new Map<string, EntityId>();
+  const aliases = new Map<string, string>();
+  const firstWithValue = new Map<string, string>();
   for (const op of ops) {
     if (op.op !== 'add' || op.target.temp === undefined || op.def.unique !== 'identity' || op.value instanceof Target) continue;
+    const temp = op.target.temp;
     const holder = holderOf(ctx, op.def, op.value);
-    if (holder === undefined) continue;
-    const previous = out.get(op.target.temp);
+    if (holder === undefined) {
+      const key = `${op.def.name}\u0000${valueKey(op.value)}`;
+      const first = firstWithValue.get(key);
+      if (first === undefined) firstWithValue.set(key, temp);
+      else if (first !== temp) aliases.set(temp, aliases.get(first) ?? first);
+      continue;
+    }
+    const previous = upserts.get(temp);
     if (previous !== undefined && previous !== holder) {
       fail(ErrorCode.UniqueConflict, op.index, `tempid resolves to two entities through ${op.def.name}`);
     }
-    out.set(op.target.temp, holder);
+    upserts.set(temp, holder);
   }
-  return out;
+  // A tempid aliased to one that upserts, upserts too.
+  for (const [temp, target] of aliases) {
+    const holder = upserts.get(target);
+    if (holder !== undefined) upserts.set(temp, holder);
+  }
+  return { upserts, aliases };
 }
 
 function holderOf(ctx: NetContext, def: AttributeDef, value: Value): EntityId | undefined {
@@ -205,6 +243,7 @@ function finish(
   registers: ReadonlyMap<string, Register>,
   order: readonly string[],
   upserts: ReadonlyMap<string, EntityId>,
+  aliases: ReadonlyMap<string, string>,
   ctx: NetContext,
 ): NetResult {
   // New entities that end with at least one value, minted in order of first appearance.
@@ -215,7 +254,7 @@ function finish(
   }
   const firstSeen: string[] = [];
   for (const op of ops) {
-    const temp = op.target.temp;
+    const temp = op.target.temp === undefined ? undefined : (aliases.get(op.target.temp) ?? op.target.temp);
     if (temp !== undefined && created.has(temp) && !firstSeen.includes(temp)) firstSeen.push(temp);
   }
   const minted = new Map<string, EntityId>(firstSeen.map((temp, k) => [temp, ctx.mint(k)]));
@@ -223,8 +262,10 @@ function finish(
     if (!(item instanceof TempRef)) return item;
     const id = minted.get(item.name);
     if (id === undefined) {
-      throw new DatsyncError(
+      const index = ops.find((op) => op.op === 'add' && op.value instanceof Target && op.value.temp === item.name)?.index ?? 0;
+      fail(
         ErrorCode.InvalidTransaction,
+        index,
         `tempid ${item.name.startsWith('\u0000') ? '(of a nested map)' : item.name} is used only as a value`,
       );
     }
@@ -254,5 +295,9 @@ function finish(
   }
   const tempids = new Map<string, EntityId>();
   for (const [temp, id] of [...upserts, ...minted]) if (!temp.startsWith('\u0000')) tempids.set(temp, id);
+  for (const [temp, canonical] of aliases) {
+    const id = minted.get(canonical) ?? upserts.get(canonical);
+    if (id !== undefined && !temp.startsWith('\u0000')) tempids.set(temp, id);
+  }
   return { intents, tempids, created: [...minted.values()] };
 }

@@ -12,11 +12,12 @@
  *
  * @module
  */
-import type { Attr, DatomChange, EntityId, Value } from '../../crdt/index.js';
+import type { Attr, DatomChange, EntityId, JsonValue, Value } from '../../crdt/index.js';
 import type { Db, Eid, TxOp } from '../datascript/index.js';
 import { dbWith, emptyDb, initDb, TX0 } from '../datascript/index.js';
 import type { AttributeDef, Schema } from '../schema.js';
 import { ENTITY_ID_ATTR } from '../schema.js';
+import { internJson } from './json.js';
 import type { UniqueConflict } from './unique.js';
 import { UniqueArbiter } from './unique.js';
 
@@ -36,6 +37,22 @@ export interface ProjectionReport {
   readonly attributes: ReadonlySet<Attr>;
   /** Entities whose visible datoms changed. */
   readonly entities: ReadonlySet<Eid>;
+}
+
+/**
+ * A database built in one pass with `init_db`, except JSON values: DataScript
+ * indexes objects built that way in an order its later lookups do not find
+ * (a retraction would miss them), so those few datoms are transacted after.
+ */
+export function bulkDb(rows: ReadonlyArray<readonly [Eid, string, unknown, number]>, schema: Schema): Db {
+  const plain: Array<readonly [Eid, string, unknown, number]> = [];
+  const objects: TxOp[] = [];
+  for (const row of rows) {
+    if (typeof row[2] === 'object' && row[2] !== null && !(row[2] instanceof Date)) objects.push([':db/add', row[0], row[1], row[2]]);
+    else plain.push(row);
+  }
+  const db = initDb(plain, schema.datascript);
+  return objects.length === 0 ? db : dbWith(db, objects);
 }
 
 export class Projection {
@@ -80,6 +97,7 @@ export class Projection {
   toDataScript(def: AttributeDef, value: Value): unknown {
     if (def.valueType === 'ref' && typeof value === 'string') return this.eid(value as EntityId);
     if (def.valueType === 'instant' && typeof value === 'number') return new Date(value);
+    if (def.valueType === 'json') return internJson(value as JsonValue);
     return value;
   }
 
@@ -109,12 +127,16 @@ export class Projection {
       const count = this.shown.get(entity) ?? 0;
       if (added) {
         ops.push([':db/add', e, def.name, v]);
-        if (count === 0) ops.push([':db/add', e, ENTITY_ID_ATTR, entity]);
+        if (count === 0) {
+          ops.push([':db/add', e, ENTITY_ID_ATTR, entity]);
+          attributes.add(ENTITY_ID_ATTR);
+        }
         this.shown.set(entity, count + 1);
       } else {
         ops.push([':db/retract', e, def.name, v]);
         if (count <= 1) {
           ops.push([':db/retract', e, ENTITY_ID_ATTR, entity]);
+          attributes.add(ENTITY_ID_ATTR);
           this.shown.delete(entity);
         } else this.shown.set(entity, count - 1);
       }
@@ -163,8 +185,13 @@ export class Projection {
       count(entity);
     }
     for (const entity of this.shown.keys()) rows.push([this.eid(entity), ENTITY_ID_ATTR, entity, TX0]);
-    this.current = initDb(rows, this.schema.datascript);
+    this.current = bulkDb(rows, this.schema);
     return this.current;
+  }
+
+  /** Entities claiming a value of a unique attribute (more than one is a conflict). */
+  claimants(attribute: Attr, value: Value): readonly EntityId[] {
+    return this.unique.claimants(attribute, value);
   }
 
   uniqueConflicts(entity?: EntityId): UniqueConflict[] {

@@ -43,6 +43,11 @@ export interface Shift {
 export class UniqueArbiter {
   private readonly claims = new Map<Attr, Map<string, { value: Value; entities: EntityId[] }>>();
 
+  /** Every entity claiming `value`. */
+  claimants(attribute: Attr, value: Value): readonly EntityId[] {
+    return this.claims.get(attribute)?.get(valueKey(value))?.entities ?? [];
+  }
+
   /** The entity DataScript shows holding `value`, if any claims it. */
   holder(attribute: Attr, value: Value): EntityId | undefined {
     const entry = this.claims.get(attribute)?.get(valueKey(value));

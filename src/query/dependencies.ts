@@ -74,7 +74,12 @@ function functionCall(items: readonly Edn[], into: Collector): void {
     into.all = true;
     return;
   }
-  for (const arg of args) if (typeof arg === 'string') into.add(arg);
+  // (get-else $ ?e attr default), (get-some $ ?e attr…), (missing? $ ?e attr): attributes from the third argument on.
+  const attributes = name === 'get-else' ? args.slice(2, 3) : args.slice(2);
+  for (const arg of attributes) {
+    if (typeof arg === 'string') into.add(arg);
+    else into.all = true; // an attribute given through a variable could be any
+  }
 }
 
 function pullPattern(form: Edn, into: Collector): void {

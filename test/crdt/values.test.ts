@@ -35,8 +35,10 @@ describe('fitsType', () => {
     ['ref', ['replicaA.1', 'abcd.zz'], ['replicaA', 'replicaA:1', 'x', 5, null, undefined]],
     [
       'json',
-      [null, true, 0, -0, Number.NaN, 'x', [], {}, [1, 'a', null, [true]], { a: { b: [1, { c: null }] } }, Object.create(null)],
+      [true, 0, -0, Number.NaN, 'x', [], {}, [1, 'a', null, [true]], { a: { b: [1, { c: null }] } }, Object.create(null)],
       [
+        // null is "no value" at the top (DataScript stores none), though fine inside a structure.
+        null,
         undefined,
         1n,
         [1n],

@@ -113,15 +113,27 @@ export function storageContract(factory: AdapterFactory): void {
       await s.commit({
         log: records(1, [local[0] as Transaction]),
         outboxRemove: ids([local[0] as Transaction, local[2] as Transaction]),
-        rejections: [{ txId: transactionId(local[2] as Transaction), code: 'forbidden', message: 'no' }],
+        rejections: [{ txId: transactionId(local[2] as Transaction), code: 'forbidden', message: 'no', ops: 1 }],
       });
       expect(ids(await s.outbox())).toEqual(ids([local[1] as Transaction]));
       expect(await s.rejection(transactionId(local[2] as Transaction))).toEqual({
         txId: transactionId(local[2] as Transaction),
         code: 'forbidden',
         message: 'no',
+        ops: 1,
       });
       expect(await s.rejection(transactionId(local[1] as Transaction))).toBeUndefined();
+      await s.close();
+    });
+
+    it("knows up to which counter each replica's transactions were decided, accepted or rejected", async () => {
+      const s = await factory.create();
+      expect(await s.decided(R1)).toBe(0);
+      await s.commit({ log: records(1, [tx(R1, 1, 2), tx(R2, 1)]) });
+      expect(await s.decided(R1)).toBe(2);
+      await s.commit({ rejections: [{ txId: transactionId(tx(R1, 3)), code: 'forbidden', message: 'no', ops: 4 }] });
+      expect(await s.decided(R1)).toBe(6);
+      expect(await s.decided(R2)).toBe(1);
       await s.close();
     });
 

@@ -1,0 +1,79 @@
+/**
+ * records (server → client): log records in log order, for catch-up and for
+ * live updates alike. A record of the client's own transaction carries only
+ * its id (the client holds the ops); others carry the transaction, possibly
+ * filtered to what the client may read. The client answers each batch with
+ * a credit, which is the back-pressure: the server keeps a small window of
+ * unacknowledged batches per connection.
+ */
+import type { Decoder, Encoder, ReplicaId, Transaction, TxId } from '../../../crdt/index.js';
+import { decodeTransactions, encodeTransactions, isSafeCounter, txIdOf } from '../../../crdt/index.js';
+import type { ProtocolLimits } from '../limits.js';
+
+export type RecordEntry = { readonly position: number; readonly tx: Transaction } | { readonly position: number; readonly own: TxId };
+
+export interface Records {
+  readonly type: 'records';
+  /** Sequence number of this batch on this connection, for the credit. */
+  readonly batch: number;
+  /** The log head when the batch was sent: the client is live once it holds it. */
+  readonly head: number;
+  /** The last log position this batch covers, including records filtered out for this client. */
+  readonly through: number;
+  readonly entries: readonly RecordEntry[];
+}
+
+export function writeRecords(encoder: Encoder, message: Records): void {
+  encoder.varUint(message.batch);
+  encoder.varUint(message.head);
+  encoder.varUint(message.through);
+  encoder.varUint(message.entries.length);
+  let previous = 0;
+  const full: Transaction[] = [];
+  for (const entry of message.entries) {
+    encoder.varUint(entry.position - previous);
+    previous = entry.position;
+    if ('own' in entry) {
+      encoder.uint8(1);
+      encoder.varUint(Number(entry.own.slice(entry.own.lastIndexOf(':') + 1)));
+    } else {
+      encoder.uint8(0);
+      full.push(entry.tx);
+    }
+  }
+  encoder.bytes(encodeTransactions(full));
+}
+
+/** Reads a records message; `self` is the receiving replica (own entries are its transactions). */
+export function readRecords(decoder: Decoder, limits: ProtocolLimits, self: ReplicaId): Records {
+  const batch = decoder.varUint();
+  const head = decoder.varUint();
+  const through = decoder.varUint();
+  const count = decoder.count(2);
+  if (count > limits.maxBatchRecords) decoder.fail(`more than ${limits.maxBatchRecords} records in one batch`);
+  const shape: Array<{ position: number; own: number | null }> = [];
+  let position = 0;
+  for (let i = 0; i < count; i++) {
+    const delta = decoder.varUint();
+    if (delta === 0) decoder.fail('record positions must increase');
+    position += delta;
+    const kind = decoder.uint8();
+    if (kind === 1) {
+      const counter = decoder.varUint();
+      if (!isSafeCounter(counter)) decoder.fail('bad counter');
+      shape.push({ position, own: counter });
+    } else if (kind === 0) shape.push({ position, own: null });
+    else decoder.fail('unknown record kind');
+  }
+  const txs = decodeTransactions(decoder.bytes());
+  let next = 0;
+  const entries: RecordEntry[] = shape.map((item) => {
+    if (item.own !== null) return { position: item.position, own: txIdOf(self, item.own) };
+    const tx = txs[next++];
+    if (tx === undefined) return decoder.fail('fewer transactions than records');
+    return { position: item.position, tx };
+  });
+  if (next !== txs.length) decoder.fail('more transactions than records');
+  if (position > through) decoder.fail('a record lies beyond the batch end');
+  return { type: 'records', batch, head, through, entries };
+}

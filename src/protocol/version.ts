@@ -1,0 +1,11 @@
+/**
+ * The protocol version. A peer speaking another version is refused with
+ * `protocol-version` and close code 4009, never half-understood.
+ *
+ * History:
+ * - 1: hello/welcome, push, records (catch-up and live, with credit-based
+ *   back-pressure), reject, error, ping/pong, auth, scopes, registers, evict.
+ *
+ * @module
+ */
+export const PROTOCOL_VERSION = 1;
