@@ -115,15 +115,21 @@ export class TentativeState implements ObservedView {
     const out: DatomChange[] = [];
     const stamp = new TxStamp(tx.replica, tx.counter, tx.hlc);
     const scratch = this.scratch;
+    // Cleared once per transaction, not per op: truncating an array frees its backing store.
+    scratch.length = 0;
     for (let i = 0; i < tx.ops.length; i++) {
       const op = tx.ops[i];
       if (op === undefined) continue;
       const entry = this.entry(op.entity, op.attribute);
       entry.refs++;
-      scratch.length = 0;
+      const mark = scratch.length;
       entry.slot = this.applyToSlot(entry.slot, tx, i, stamp, scratch);
-      for (const change of scratch) out.push({ entity: op.entity, attribute: op.attribute, value: change.value, added: change.added });
+      for (let j = mark; j < scratch.length; j++) {
+        const change = scratch[j] as VisibleChange;
+        out.push({ entity: op.entity, attribute: op.attribute, value: change.value, added: change.added });
+      }
     }
+    scratch.length = 0;
     this.pendingList.push(tx);
     this.pendingById.set(id, tx);
     return out;

@@ -57,7 +57,12 @@ export interface Snapshot {
 
 /** One atomic write. Every field is optional; an empty batch is a no-op. */
 export interface CommitBatch {
-  /** Appended to the log, positions strictly increasing after the current last one. */
+  /**
+   * Appended to the log, positions strictly increasing after the current last
+   * one. A record already in the log at the same position (the same
+   * transaction appended twice, as two tabs sharing one database may) is
+   * skipped; any other record at or below the last position is refused.
+   */
   readonly log?: readonly LogRecord[];
   /** Local transactions waiting for the server, appended in order. */
   readonly outboxAdd?: readonly Transaction[];
@@ -66,6 +71,8 @@ export interface CommitBatch {
   readonly rejections?: readonly Rejection[];
   /** Merged into the stored meta. */
   readonly meta?: Meta;
+  /** Server: binds replica ids to the identity that first wrote under them. */
+  readonly owners?: ReadonlyArray<{ readonly replica: ReplicaId; readonly owner: string }>;
 }
 
 /** A change another process or tab made to the same storage (see `Storage.watch`). */
@@ -101,6 +108,8 @@ export interface Storage {
    * every transaction of that replica up to it has been decided.
    */
   decided(replica: ReplicaId): Promise<number>;
+  /** The identity a replica id is bound to (server), if any. */
+  replicaOwner(replica: ReplicaId): Promise<string | undefined>;
   /** Local transactions not yet decided by the server, in the order added. */
   outbox(): Promise<Transaction[]>;
   /** Stores a snapshot; log records at or before its position may then be pruned by `compact`. */
@@ -108,5 +117,11 @@ export interface Storage {
   snapshot(): Promise<Snapshot | undefined>;
   /** Drops log records at or before `position` (they must be covered by a snapshot). */
   compact(position: number): Promise<void>;
+  /**
+   * Forgets the log, the snapshot and the rejections, keeping the outbox and
+   * the meta: a client whose server log was replaced (a new log id) starts
+   * over from position 0 with its own unsent writes intact.
+   */
+  resetLog(): Promise<void>;
   close(): Promise<void>;
 }

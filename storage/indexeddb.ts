@@ -27,7 +27,7 @@ import { openDB } from 'idb';
 import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
 import { DatsyncError, decodeTransactions, ErrorCode, encodeTransactions, lastCounter, transactionId } from '../crdt/index.js';
 import type { CommitBatch, ExternalChange, LogRecord, Meta, Rejection, Snapshot, Storage } from './contract.js';
-import { checkBatch, lacks, rejectedCounter } from './shared.js';
+import { lacks, recordsToAppend, rejectedCounter } from './shared.js';
 
 interface Chunk {
   readonly last: number;
@@ -223,19 +223,27 @@ export class IndexedDbStorage implements Storage {
       const tx = this.db.transaction(stores, 'readwrite', { durability: outboxAdd.length > 0 ? 'strict' : 'default' });
       const done = tx.done;
       if (log.length > 0) {
-        const lastChunk = await tx.objectStore('log').openCursor(null, 'prev');
+        const store = tx.objectStore('log');
+        const lastChunk = await store.openCursor(null, 'prev');
         const snapshot = await tx.objectStore('snapshot').get('state');
-        checkBatch(batch, Math.max(lastChunk?.value.last ?? 0, snapshot?.position ?? 0));
-        const txs = log.map((record) => record.tx);
-        await tx.objectStore('log').put(
-          {
-            last: (log[log.length - 1] as LogRecord).position,
-            positions: log.map((r) => r.position),
-            txIds: txs.map(transactionId),
-            data: encodeTransactions(txs),
-          },
-          (log[log.length - 1] as LogRecord).position,
-        );
+        // Two tabs may append the same confirmed records: the second append is a no-op.
+        const records = await recordsToAppend(batch, Math.max(lastChunk?.value.last ?? 0, snapshot?.position ?? 0), async (txId) => {
+          const chunk = await store.index('txIds').get(txId);
+          return chunk === undefined ? undefined : chunk.positions[chunk.txIds.indexOf(txId)];
+        });
+        const last = records[records.length - 1];
+        if (last !== undefined) {
+          const txs = records.map((record) => record.tx);
+          await store.put(
+            {
+              last: last.position,
+              positions: records.map((r) => r.position),
+              txIds: txs.map(transactionId),
+              data: encodeTransactions(txs),
+            },
+            last.position,
+          );
+        }
       }
       const outbox = stores.includes('outbox') ? tx.objectStore('outbox') : undefined;
       for (const txn of outboxAdd) await outbox?.put({ txId: transactionId(txn), data: encodeTransactions([txn]) });
@@ -364,6 +372,11 @@ export class IndexedDbStorage implements Storage {
     return max;
   }
 
+  /** Replica ownership is the server's concern; a browser database holds none. */
+  async replicaOwner(): Promise<string | undefined> {
+    return undefined;
+  }
+
   async outbox(): Promise<Transaction[]> {
     this.open();
     try {
@@ -416,6 +429,16 @@ export class IndexedDbStorage implements Storage {
       await tx.done;
     } catch (error) {
       throw toStorageError(this.name, 'compact the log', error);
+    }
+  }
+
+  async resetLog(): Promise<void> {
+    this.open();
+    try {
+      const tx = this.db.transaction(['log', 'rejections', 'snapshot'], 'readwrite');
+      await Promise.all([tx.objectStore('log').clear(), tx.objectStore('rejections').clear(), tx.objectStore('snapshot').clear(), tx.done]);
+    } catch (error) {
+      throw toStorageError(this.name, 'reset the log', error);
     }
   }
 

@@ -10,7 +10,7 @@
 import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
 import { DatsyncError, ErrorCode, lastCounter, transactionId } from '../crdt/index.js';
 import type { CommitBatch, LogRecord, Meta, Rejection, Snapshot, Storage } from './contract.js';
-import { checkBatch, lacks, rejectedCounter } from './shared.js';
+import { lacks, recordsToAppend, rejectedCounter } from './shared.js';
 
 /** The data behind one or more `MemoryStorage` handles. */
 export class MemoryStore {
@@ -18,6 +18,7 @@ export class MemoryStore {
   readonly byTx = new Map<TxId, LogRecord>();
   readonly outbox: Transaction[] = [];
   readonly rejections = new Map<TxId, Rejection>();
+  readonly owners = new Map<ReplicaId, string>();
   meta: Meta = {};
   snapshot: Snapshot | undefined;
 }
@@ -40,8 +41,8 @@ export class MemoryStorage implements Storage {
 
   async commit(batch: CommitBatch): Promise<void> {
     const data = this.data();
-    checkBatch(batch, lastPositionOf(data));
-    for (const record of batch.log ?? []) {
+    const records = await recordsToAppend(batch, lastPositionOf(data), (txId) => data.byTx.get(txId)?.position);
+    for (const record of records) {
       data.log.push(record);
       data.byTx.set(transactionId(record.tx), record);
     }
@@ -55,6 +56,7 @@ export class MemoryStorage implements Storage {
     }
     for (const rejection of batch.rejections ?? []) data.rejections.set(rejection.txId, rejection);
     if (batch.meta !== undefined) data.meta = { ...data.meta, ...batch.meta };
+    for (const { replica, owner } of batch.owners ?? []) if (!data.owners.has(replica)) data.owners.set(replica, owner);
   }
 
   async meta(): Promise<Meta> {
@@ -97,6 +99,10 @@ export class MemoryStorage implements Storage {
     return max;
   }
 
+  async replicaOwner(replica: ReplicaId): Promise<string | undefined> {
+    return this.data().owners.get(replica);
+  }
+
   async outbox(): Promise<Transaction[]> {
     return [...this.data().outbox];
   }
@@ -117,6 +123,14 @@ export class MemoryStorage implements Storage {
     const keep = lowerBound(data.log, position);
     for (const record of data.log.slice(0, keep)) data.byTx.delete(transactionId(record.tx));
     data.log = data.log.slice(keep);
+  }
+
+  async resetLog(): Promise<void> {
+    const data = this.data();
+    data.log = [];
+    data.byTx.clear();
+    data.rejections.clear();
+    data.snapshot = undefined;
   }
 
   async close(): Promise<void> {

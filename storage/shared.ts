@@ -3,22 +3,41 @@
  *
  * @module
  */
-import type { ReplicaId, Transaction, VersionVector } from '../crdt/index.js';
-import { DatsyncError, ErrorCode } from '../crdt/index.js';
-import type { CommitBatch, Rejection } from './contract.js';
+import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
+import { DatsyncError, ErrorCode, transactionId } from '../crdt/index.js';
+import type { CommitBatch, LogRecord, Rejection } from './contract.js';
 
-/** Refuses a batch whose log positions do not strictly increase after `last`; nothing is written then. */
-export function checkBatch(batch: CommitBatch, last: number): void {
+/**
+ * The records of a batch to append: those after `last`, in strictly
+ * increasing order. A record at or below `last` is dropped if the log already
+ * holds that very transaction there (`existing` says where it holds it), and
+ * refuses the whole batch otherwise; nothing is written then.
+ */
+export async function recordsToAppend(
+  batch: CommitBatch,
+  last: number,
+  existing: (txId: TxId) => Promise<number | undefined> | number | undefined,
+): Promise<LogRecord[]> {
+  const out: LogRecord[] = [];
   let previous = last;
   for (const record of batch.log ?? []) {
-    if (!Number.isSafeInteger(record.position) || record.position <= previous) {
+    if (!Number.isSafeInteger(record.position) || record.position <= 0) {
+      throw new DatsyncError(ErrorCode.StorageFailed, 'log positions must be positive integers', { position: record.position });
+    }
+    if (record.position <= last && out.length === 0) {
+      if ((await existing(transactionId(record.tx))) === record.position) continue;
+      throw new DatsyncError(ErrorCode.StorageFailed, 'log positions must strictly increase', { position: record.position, after: last });
+    }
+    if (record.position <= previous) {
       throw new DatsyncError(ErrorCode.StorageFailed, 'log positions must strictly increase', {
         position: record.position,
         after: previous,
       });
     }
     previous = record.position;
+    out.push(record);
   }
+  return out;
 }
 
 /** Whether `vector` lacks any op of `tx` (so a peer at `vector` needs it). */

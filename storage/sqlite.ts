@@ -16,7 +16,7 @@ import Database from 'better-sqlite3';
 import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
 import { DatsyncError, decodeTransactions, ErrorCode, encodeTransactions, lastCounter, parseTxId, transactionId } from '../crdt/index.js';
 import type { CommitBatch, LogRecord, Meta, Rejection, Snapshot, Storage } from './contract.js';
-import { checkBatch } from './shared.js';
+import { recordsToAppend } from './shared.js';
 
 /** Upgrade steps, one per layout version; step i brings the layout from version i to i + 1. */
 const migrations: readonly string[] = [
@@ -32,6 +32,7 @@ const migrations: readonly string[] = [
    CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, tx_id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
    CREATE TABLE rejections (tx_id TEXT PRIMARY KEY, replica TEXT NOT NULL, last_counter INTEGER NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, ops INTEGER NOT NULL);
    CREATE INDEX rejections_by_origin ON rejections (replica, last_counter);
+   CREATE TABLE owners (replica TEXT PRIMARY KEY, owner TEXT NOT NULL);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, state BLOB NOT NULL);`,
 ];
@@ -89,6 +90,8 @@ function prepareStatements(db: Database.Database) {
       'SELECT position, data FROM log WHERE replica = ? AND last_counter > ? AND position > ? ORDER BY position LIMIT ?',
     ),
     replicas: db.prepare('SELECT DISTINCT replica FROM log'),
+    bindOwner: db.prepare('INSERT OR IGNORE INTO owners (replica, owner) VALUES (?, ?)'),
+    owner: db.prepare('SELECT owner FROM owners WHERE replica = ?'),
   };
 }
 
@@ -128,15 +131,23 @@ export class SqliteStorage implements Storage {
     if (this.closed) throw new DatsyncError(ErrorCode.Closed, `storage ${this.name} is closed`);
   }
 
+  private lastPositionNow(): number {
+    const s = this.statements;
+    return Math.max((s.lastPosition.get() as { p: number }).p, (s.snapshot.get() as { position: number } | undefined)?.position ?? 0);
+  }
+
   async commit(batch: CommitBatch): Promise<void> {
     this.open();
     const s = this.statements;
+    // Synchronous lookups: nothing else writes between this check and the transaction below.
+    const records = await recordsToAppend(
+      batch,
+      wrap(this.name, 'read the log', () => this.lastPositionNow()),
+      (txId) => (s.findTx.get(txId) as LogRow | undefined)?.position,
+    );
     wrap(this.name, 'commit', () =>
       this.db.transaction(() => {
-        const last = (s.lastPosition.get() as { p: number }).p;
-        const snapshotPosition = (s.snapshot.get() as { position: number } | undefined)?.position ?? 0;
-        checkBatch(batch, Math.max(last, snapshotPosition));
-        for (const record of batch.log ?? []) {
+        for (const record of records) {
           const tx = record.tx;
           s.insertLog.run(record.position, transactionId(tx), tx.replica, tx.counter, lastCounter(tx), encodeTransactions([tx]));
         }
@@ -150,6 +161,7 @@ export class SqliteStorage implements Storage {
         if (batch.meta !== undefined) {
           for (const [key, value] of Object.entries(batch.meta)) if (value !== undefined) s.upsertMeta.run(key, JSON.stringify(value));
         }
+        for (const { replica, owner } of batch.owners ?? []) s.bindOwner.run(replica, owner);
       })(),
     );
   }
@@ -184,11 +196,7 @@ export class SqliteStorage implements Storage {
 
   async lastPosition(): Promise<number> {
     this.open();
-    return wrap(this.name, 'read the log', () => {
-      const last = (this.statements.lastPosition.get() as { p: number }).p;
-      const snapshot = (this.statements.snapshot.get() as { position: number } | undefined)?.position ?? 0;
-      return Math.max(last, snapshot);
-    });
+    return wrap(this.name, 'read the log', () => this.lastPositionNow());
   }
 
   async findTransaction(txId: TxId): Promise<LogRecord | undefined> {
@@ -214,6 +222,11 @@ export class SqliteStorage implements Storage {
       const inRejections = (this.statements.decidedInRejections.get(replica) as { c: number }).c;
       return Math.max(inLog, inRejections);
     });
+  }
+
+  async replicaOwner(replica: ReplicaId): Promise<string | undefined> {
+    this.open();
+    return wrap(this.name, 'read owners', () => (this.statements.owner.get(replica) as { owner: string } | undefined)?.owner);
   }
 
   async outbox(): Promise<Transaction[]> {
@@ -246,6 +259,15 @@ export class SqliteStorage implements Storage {
           throw new DatsyncError(ErrorCode.StorageFailed, 'cannot drop log records no snapshot covers', { position });
         }
         this.statements.compact.run(position);
+      })(),
+    );
+  }
+
+  async resetLog(): Promise<void> {
+    this.open();
+    wrap(this.name, 'reset the log', () =>
+      this.db.transaction(() => {
+        this.db.exec('DELETE FROM log; DELETE FROM rejections; DELETE FROM snapshot;');
       })(),
     );
   }

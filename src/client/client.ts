@@ -5,91 +5,36 @@
  *
  * @module
  */
-import type { EntityId, ReplicaId, Transaction, TxId } from '../../crdt/index.js';
+import type { EntityId, ReplicaId, Transaction } from '../../crdt/index.js';
 import {
   DatsyncError,
   decodeState,
   ErrorCode,
-  encodeState,
   HLC_ZERO,
   isEntityId,
-  isErrorCode,
   mintReplicaId,
   parseHlc,
   ReplicaState,
   transactionId,
 } from '../../crdt/index.js';
-import type { ExternalChange, LogRecord, Rejection, Storage } from '../../storage/contract.js';
+import type { LogRecord, Rejection, Storage } from '../../storage/contract.js';
 import { MemoryStorage } from '../../storage/memory.js';
 import type { Db, Eid } from '../datascript/index.js';
 import { pull as dsPull, q as dsQuery } from '../datascript/index.js';
 import { Emitter } from '../emitter.js';
-import type { ProjectedDatom } from '../projection/projection.js';
 import { analyzePull, analyzeQuery } from '../query/dependencies.js';
-import type { Schema, SchemaInput } from '../schema.js';
+import type { Schema } from '../schema.js';
 import { compileSchema } from '../schema.js';
+import type { ClientEvents, ClientOptions, DatsyncClient, EntityLike, TransactOptions } from './api.js';
 import type { AsOfPoint, ConflictInfo, HistoryItem } from './inspect.js';
 import { asOfDb, conflictInfos, historyItems } from './inspect.js';
+import { ConfirmedIntake } from './intake.js';
 import type { TxReport } from './replica.js';
 import { Replica } from './replica.js';
 import type { Unsubscribe } from './subscriptions.js';
+import type { ConnectionStatus, SyncOptions } from './sync.js';
+import { SyncConnection } from './sync.js';
 import type { TxData } from './tx-forms.js';
-
-/** An entity as the read API accepts it: an eid, a stable id, or a lookup ref. */
-export type EntityLike = Eid | EntityId | readonly [string, unknown];
-
-export interface ClientOptions {
-  readonly schema: SchemaInput;
-  /** Where the replica persists; in memory (nothing survives a reload) by default. */
-  readonly storage?: Storage;
-  /** The physical clock, in epoch milliseconds. */
-  readonly now?: () => number;
-  /** Random bytes, for minting this replica's id. */
-  readonly randomBytes?: (length: number) => Uint8Array;
-  /** How far ahead of our clock a remote timestamp may be (default 5 minutes). */
-  readonly maxDriftMs?: number;
-}
-
-export interface RejectedEvent {
-  readonly txId: TxId;
-  readonly error: DatsyncError;
-  /** What the rollback removed from (and restored to) the projection. */
-  readonly datoms: readonly ProjectedDatom[];
-}
-
-export interface ClientEvents extends Record<string, unknown> {
-  /** A local transaction was refused (by the server, or by storage) and rolled back. */
-  rejected: RejectedEvent;
-  /** An error no caller could receive (a throwing subscription callback, a failed background write). */
-  error: unknown;
-  /** The replica now holds the server's log up to this position. */
-  position: { readonly position: number };
-}
-
-export interface DatsyncClient {
-  readonly replicaId: ReplicaId;
-  /** Validates, applies optimistically and persists a transaction; resolves once it is durable. */
-  transact(txData: TxData): Promise<TxReport>;
-  /** The current database value. */
-  db(): Db;
-  q<Result = unknown>(query: string, ...inputs: readonly unknown[]): Result;
-  pull(pattern: string, entity: EntityLike): Record<string, unknown> | null;
-  /** Calls `callback` with the query's result now, and again whenever a transaction changes it. */
-  subscribe<Result = unknown>(query: string, inputs: readonly unknown[], callback: (result: Result) => void): Unsubscribe;
-  /** Calls `callback` with the pull's result now, and again whenever a transaction changes it. */
-  subscribePull(pattern: string, entity: EntityLike, callback: (result: Record<string, unknown> | null) => void): Unsubscribe;
-  /** Every version of one attribute of one entity, oldest first. */
-  history(entity: EntityLike, attribute: string): HistoryItem[];
-  /** The database as of a transaction or a time. */
-  asOf(point: AsOfPoint): Db;
-  /** Attributes holding concurrent siblings, and unique values claimed twice. */
-  conflicts(entity?: EntityLike): ConflictInfo[];
-  /** The stable id of an eid, and back. */
-  entityId(eid: Eid): EntityId | undefined;
-  eid(entity: EntityLike): Eid | undefined;
-  on<Name extends keyof ClientEvents>(name: Name, listener: (payload: ClientEvents[Name]) => void): () => void;
-  close(): Promise<void>;
-}
 
 function defaultRandomBytes(length: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(length));
@@ -107,7 +52,10 @@ function defaultRandomBytes(length: number): Uint8Array {
 export async function createClient(options: ClientOptions): Promise<DatsyncClient> {
   const schema = compileSchema(options.schema);
   const storage = options.storage ?? new MemoryStorage();
-  const now = options.now ?? Date.now;
+  const baseNow = options.now ?? Date.now;
+  // Corrected by the server's clock at each welcome, so our stamps pass its drift check.
+  const clock = { offset: 0 };
+  const now = (): number => baseNow() + clock.offset;
   const meta = await storage.meta();
   let replicaId = meta.replicaId;
   if (replicaId === undefined) {
@@ -128,7 +76,20 @@ export async function createClient(options: ClientOptions): Promise<DatsyncClien
     pending,
     onError: (error) => client.emitError(error),
   });
-  const client = new Client(replica, storage, meta.serverPosition ?? (await storage.snapshot())?.position ?? 0);
+  const position = meta.serverPosition ?? (await storage.snapshot())?.position ?? 0;
+  const client = new Client(replica, storage, position, meta.logId ?? null, (offset) => {
+    clock.offset = offset;
+  });
+  if (options.url !== undefined) {
+    client.connect({
+      url: options.url,
+      token: options.token,
+      WebSocket: options.WebSocket,
+      initialBackoffMs: options.reconnect?.initialMs,
+      maxBackoffMs: options.reconnect?.maxMs,
+      scheduler: options.scheduler,
+    });
+  }
   return client;
 }
 
@@ -164,98 +125,88 @@ export class Client implements DatsyncClient {
   readonly replica: Replica;
   readonly storage: Storage;
   private readonly events = new Emitter<ClientEvents>((error) => this.emitError(error));
+  readonly intake: ConfirmedIntake;
+  private sync: SyncConnection | undefined;
+  private readonly setClockOffset: (offset: number) => void;
   private closed = false;
-  /** The last server log position applied to the confirmed state. */
-  private position: number;
-  /** Log records applied since the last snapshot; past `compactAfter` the log is compacted. */
-  private sinceSnapshot = 0;
-  private readonly compactAfter = 2000;
-  private compacting: Promise<void> | undefined;
   private readonly stopWatching: () => void;
   /** Storage work from other tabs is applied one change at a time, in order. */
   private external: Promise<void> = Promise.resolve();
 
-  constructor(replica: Replica, storage: Storage, position: number) {
+  constructor(replica: Replica, storage: Storage, position: number, logId: string | null, setClockOffset: (offset: number) => void) {
     this.replica = replica;
     this.storage = storage;
-    this.position = position;
+    this.setClockOffset = setClockOffset;
+    this.intake = new ConfirmedIntake(replica, storage, this.events, position, logId);
     this.stopWatching =
       storage.watch?.((change) => {
-        this.external = this.external.then(() => this.applyExternal(change)).catch((error: unknown) => this.emitError(error));
+        this.external = this.external
+          .then(() => (this.closed ? undefined : this.intake.external(change)))
+          .catch((error: unknown) => this.emitError(error));
       }) ?? (() => undefined);
+  }
+
+  /** Starts syncing with a server. */
+  connect(options: SyncOptions): void {
+    this.sync?.stop();
+    const intake = this.intake;
+    const replica = this.replica;
+    this.sync = new SyncConnection(
+      {
+        replicaId: replica.replicaId,
+        get serverPosition() {
+          return intake.position;
+        },
+        get logId() {
+          return intake.logId;
+        },
+        get issuedUpTo() {
+          return replica.author.issuedUpTo;
+        },
+        schemaFingerprint: replica.schema.fingerprint,
+        outbox: () => this.outbox(),
+        ownTransaction: (id) => intake.strong.get(id)?.tx ?? replica.state.pending().find((tx) => transactionId(tx) === id),
+        receive: (records, rejections, through) => intake.receive(records, rejections, through),
+        adoptLog: (logId) => intake.adoptLog(logId),
+        setClockOffset: this.setClockOffset,
+        now: () => Date.now(),
+        status: (status) => this.events.emit('status', status),
+        error: (error) => this.emitError(error),
+      },
+      options,
+    );
+    this.sync.start();
+  }
+
+  /** Local writes the server has not decided, oldest first (every tab's, so none is stranded). */
+  private outbox(): Transaction[] {
+    const all = [...this.replica.state.pending(), ...[...this.intake.strong.values()].map((waiter) => waiter.tx)];
+    return all.sort((a, b) => (a.replica === b.replica ? a.counter - b.counter : 0));
   }
 
   /** The last server log position this replica holds. */
   get serverPosition(): number {
-    return this.position;
+    return this.intake.position;
   }
 
-  /**
-   * Takes what the server decided: confirmed transactions in log order (ours
-   * among them are thereby acknowledged) and rejections of ours. Persisted
-   * first, in one commit, then applied; internal, for the sync layer.
-   */
-  async receive(records: readonly LogRecord[], rejections: readonly Rejection[] = []): Promise<void> {
+  get status(): ConnectionStatus {
+    return this.sync?.status ?? 'offline';
+  }
+
+  get pendingCount(): number {
+    return this.intake.pendingCount;
+  }
+
+  /** Takes what the server decided (internal: the sync layer and tests call it). */
+  receive(records: readonly LogRecord[], rejections: readonly Rejection[] = [], through = 0): Promise<void> {
     this.ensureOpen();
-    const fresh = records.filter((record) => record.position > this.position);
-    const last = fresh[fresh.length - 1];
-    const acknowledged = fresh.map((record) => transactionId(record.tx)).filter((id) => this.replica.state.isPending(id));
-    await this.storage.commit({
-      log: fresh,
-      outboxRemove: [...acknowledged, ...rejections.map((r) => r.txId)],
-      rejections,
-      meta: { ...(last === undefined ? {} : { serverPosition: last.position }), hlc: this.replica.author.clock.current },
-    });
-    this.applyDecided(fresh, rejections);
+    return this.intake.receive(records, rejections, through);
   }
 
-  private applyDecided(records: readonly LogRecord[], rejections: readonly Rejection[]): void {
-    const fresh = records.filter((record) => record.position > this.position);
-    if (fresh.length > 0) {
-      this.replica.applyRemote(fresh.map((record) => record.tx));
-      this.position = (fresh[fresh.length - 1] as LogRecord).position;
-      this.sinceSnapshot += fresh.length;
-      this.events.emit('position', { position: this.position });
-    }
-    for (const rejection of rejections) {
-      if (!this.replica.state.isPending(rejection.txId)) continue;
-      const error = new DatsyncError(isErrorCode(rejection.code) ? rejection.code : ErrorCode.Rejected, rejection.message);
-      const report = this.replica.reject(rejection.txId);
-      this.events.emit('rejected', { txId: rejection.txId, error, datoms: report.datoms });
-    }
-    if (this.sinceSnapshot >= this.compactAfter && this.compacting === undefined) {
-      this.compacting = this.compact()
-        .catch((error: unknown) => this.emitError(error))
-        .finally(() => {
-          this.compacting = undefined;
-        });
-    }
-  }
-
-  /** What another tab wrote to the same storage: show it here too. */
-  private async applyExternal(change: ExternalChange): Promise<void> {
-    if (this.closed) return;
-    if (change.kind === 'outbox-added') this.replica.applyForeignPending(change.txs);
-    else if (change.kind === 'outbox-removed') this.applyDecided([], change.rejections);
-    else {
-      for (;;) {
-        const records = await this.storage.readLog(this.position, 1000);
-        if (records.length === 0) break;
-        this.applyDecided(records, []);
-      }
-    }
-  }
-
-  /**
-   * Writes a snapshot of the confirmed state and drops the log it covers, so
-   * a later start-up decodes one snapshot instead of replaying the log.
-   */
-  async compact(): Promise<void> {
+  /** Writes a snapshot of the confirmed state and drops the log it covers. */
+  compact(): Promise<void> {
     this.ensureOpen();
-    const position = this.position;
-    await this.storage.putSnapshot({ state: encodeState(this.replica.state.confirmed), position });
-    await this.storage.compact(position);
-    this.sinceSnapshot = 0;
+    return this.intake.compact();
   }
 
   get replicaId(): ReplicaId {
@@ -270,12 +221,14 @@ export class Client implements DatsyncClient {
     if (this.closed) throw new DatsyncError(ErrorCode.Closed, 'the client is closed');
   }
 
-  async transact(txData: TxData): Promise<TxReport> {
+  async transact(txData: TxData, options: TransactOptions = {}): Promise<TxReport> {
     this.ensureOpen();
+    if (options.confirmed === true) return this.transactConfirmed(txData);
     const prepared = this.replica.prepare(txData);
     const report = this.replica.applyLocal(prepared);
     const tx = prepared.tx;
     if (tx === null) return report;
+    this.events.emit('pending', { count: this.pendingCount });
     try {
       await this.storage.commit({
         outboxAdd: [tx],
@@ -286,18 +239,92 @@ export class Client implements DatsyncClient {
         cause instanceof DatsyncError
           ? cause
           : new DatsyncError(ErrorCode.StorageFailed, `could not persist the transaction in ${this.storage.name}`, undefined, { cause });
-      this.rollback(tx, error);
+      this.intake.rollback(tx, error);
       throw error;
     }
+    // Only what is durable leaves this replica.
+    this.sync?.push([tx]);
     return report;
+  }
+
+  /** Strong mode: stored in the outbox, shown only once the server accepts it. */
+  private async transactConfirmed(txData: TxData): Promise<TxReport> {
+    if (this.sync === undefined) throw new DatsyncError(ErrorCode.Unavailable, 'strong mode needs a server: pass url to createClient');
+    const prepared = this.replica.prepare(txData);
+    const tx = prepared.tx;
+    const tempids: Record<string, number> = {};
+    const entityIds: Record<string, string> = {};
+    for (const [temp, id] of prepared.tempids) {
+      tempids[temp] = this.replica.projection.eid(id);
+      entityIds[temp] = id;
+    }
+    if (tx === null) {
+      const db = this.replica.db;
+      return { txId: null, tempids, entityIds: entityIds as TxReport['entityIds'], datoms: [], dbBefore: db, dbAfter: db };
+    }
+    const decided = new Promise<TxReport>((resolve, reject) => {
+      this.intake.strong.set(transactionId(tx), { tx, tempids, entityIds, resolve, reject });
+    });
+    try {
+      await this.storage.commit({
+        outboxAdd: [tx],
+        meta: { issuedUpTo: this.replica.author.issuedUpTo, hlc: this.replica.author.clock.current },
+      });
+    } catch (cause) {
+      this.intake.strong.delete(transactionId(tx));
+      throw cause instanceof DatsyncError
+        ? cause
+        : new DatsyncError(ErrorCode.StorageFailed, `could not persist the transaction in ${this.storage.name}`, undefined, { cause });
+    }
+    this.events.emit('pending', { count: this.pendingCount });
+    this.sync.push([tx]);
+    return decided;
+  }
+
+  async whenSynced(): Promise<void> {
+    this.ensureOpen();
+    const sync = this.sync;
+    if (sync === undefined) throw new DatsyncError(ErrorCode.Unavailable, 'whenSynced needs a server: pass url to createClient');
+    const head = await this.untilConnected(() => sync.askHead());
+    await new Promise<void>((resolve) => {
+      const check = (): boolean => {
+        if (this.pendingCount > 0 || this.intake.position < head) return false;
+        stopPosition();
+        stopPending();
+        resolve();
+        return true;
+      };
+      const stopPosition = this.events.on('position', () => void check());
+      const stopPending = this.events.on('pending', () => void check());
+      check();
+    });
+  }
+
+  /** Runs `ask` once connected, waiting through reconnects. */
+  private async untilConnected<T>(ask: () => Promise<T>): Promise<T> {
+    for (;;) {
+      this.ensureOpen();
+      if (this.status === 'catching-up' || this.status === 'live') {
+        try {
+          return await ask();
+        } catch (error) {
+          if (!(error instanceof DatsyncError) || error.code !== ErrorCode.Unavailable) throw error;
+        }
+      }
+      await new Promise<void>((resolve) => {
+        const stop = this.events.on('status', (status) => {
+          if (status === 'catching-up' || status === 'live') {
+            stop();
+            resolve();
+          }
+        });
+      });
+    }
   }
 
   /** Rolls a local transaction back and tells listeners why. */
   rollback(tx: Transaction, error: DatsyncError): void {
-    const txId = transactionId(tx);
-    if (!this.replica.state.isPending(txId)) return;
-    const report = this.replica.reject(txId);
-    this.events.emit('rejected', { txId, error, datoms: report.datoms });
+    this.intake.rollback(tx, error);
   }
 
   db(): Db {
@@ -376,8 +403,10 @@ export class Client implements DatsyncClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.sync?.stop();
     this.stopWatching();
-    await this.compacting;
+    await this.external;
+    await this.intake.close();
     this.replica.close();
     this.events.clear();
     await this.storage.close();

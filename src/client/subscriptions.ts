@@ -29,8 +29,8 @@ interface Live {
 
 export interface ChangeSummary {
   readonly db: Db;
-  readonly attributes: ReadonlySet<string>;
-  readonly entities: ReadonlySet<Eid>;
+  readonly attributes: ReadonlySet<string> | 'all';
+  readonly entities: ReadonlySet<Eid> | 'all';
 }
 
 export class Subscriptions {
@@ -74,16 +74,20 @@ export class Subscriptions {
 
   /** Re-runs the subscriptions a change can affect and calls those whose result changed. */
   notify(change: ChangeSummary): void {
-    if (change.attributes.size === 0) return;
     const affected = new Set<Live>(this.anyAttribute);
-    for (const attribute of change.attributes) {
-      const set = this.byAttribute.get(attribute);
-      if (set !== undefined) for (const live of set) affected.add(live);
+    if (change.attributes === 'all') {
+      for (const set of this.byAttribute.values()) for (const live of set) affected.add(live);
+    } else {
+      if (change.attributes.size === 0) return;
+      for (const attribute of change.attributes) {
+        const set = this.byAttribute.get(attribute);
+        if (set !== undefined) for (const live of set) affected.add(live);
+      }
     }
     for (const live of affected) {
       if (!live.active) continue;
       const entity = live.spec.entity;
-      if (entity !== undefined && !change.entities.has(entity)) continue;
+      if (entity !== undefined && change.entities !== 'all' && !change.entities.has(entity)) continue;
       let result: unknown;
       try {
         result = live.spec.run(change.db);

@@ -95,6 +95,7 @@ export class ServerLog<Identity> {
   /** Last position handed out (durable or waiting for its commit). */
   private assigned = 0;
   private readonly decidedCounters = new Map<ReplicaId, number>();
+  private readonly owners = new Map<ReplicaId, string>();
   private readonly waiting: Array<Accepted | Refused> = [];
   /** Accepted, not yet durable, by id: a resend waits for the same outcome. */
   private readonly inFlight = new Map<TxId, Promise<Outcome>>();
@@ -140,6 +141,21 @@ export class ServerLog<Identity> {
 
   get db(): Db {
     return this.projection.db;
+  }
+
+  /**
+   * Binds `replica` to `owner` if it is free; true when it is (now) bound to
+   * `owner`. A replica id belongs to the identity that first used it, so no
+   * one can write under another's replica id.
+   */
+  async claimReplica(replica: ReplicaId, owner: string): Promise<boolean> {
+    let bound = this.owners.get(replica) ?? (await this.storage.replicaOwner(replica));
+    if (bound === undefined) {
+      bound = this.owners.get(replica) ?? owner;
+      if (bound === owner) await this.storage.commit({ owners: [{ replica, owner }] });
+    }
+    this.owners.set(replica, bound);
+    return bound === owner;
   }
 
   /** Every counter of `replica` up to which transactions were decided. */

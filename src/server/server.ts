@@ -12,7 +12,6 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import type { Transaction } from '../../crdt/index.js';
-import { DatsyncError, ErrorCode } from '../../crdt/index.js';
 import type { LogRecord, Storage } from '../../storage/contract.js';
 import { SqliteStorage } from '../../storage/sqlite.js';
 import type { Db } from '../datascript/index.js';
@@ -39,6 +38,8 @@ export interface ServerOptions<Identity> {
   readonly path?: string;
   /** Resolves a connecting client's identity from its token; null refuses the connection. */
   readonly authenticate?: (token: string | null, info: ConnectionInfo) => Identity | null | Promise<Identity | null>;
+  /** A stable key for an identity (replica ids are bound to it); JSON of the identity by default. */
+  readonly identityKey?: (identity: Identity) => string;
   /** Decides whether a transaction may be written; true, or a reason to refuse. */
   readonly canWrite?: WriteCheck<Identity>;
   /** What of each log record an identity may see (default: everything). */
@@ -120,6 +121,7 @@ export async function createServer<Identity = { readonly anonymous: true }>(opti
     log,
     limits,
     authenticate: async (token: string | null, info: ConnectionInfo) => authenticate(token, info),
+    identityKey: options.identityKey ?? ((identity: Identity) => (typeof identity === 'string' ? identity : JSON.stringify(identity))),
     visible: (identity: Identity, record: LogRecord) => visible(identity, record, log.db),
     onError,
     now,
@@ -191,5 +193,3 @@ export async function createServer<Identity = { readonly anonymous: true }>(opti
     },
   };
 }
-
-export { DatsyncError, ErrorCode };

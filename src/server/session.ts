@@ -20,6 +20,8 @@ export interface SessionHooks<Identity> {
   readonly log: ServerLog<Identity>;
   readonly limits: ProtocolLimits;
   authenticate(token: string | null, info: ConnectionInfo): Promise<Identity | null>;
+  /** A stable key for an identity: replica ids are bound to it. */
+  identityKey(identity: Identity): string;
   /** What of a record this client may see (the transaction, possibly filtered, or null). */
   visible(identity: Identity, record: LogRecord): Transaction | null;
   onError(error: unknown): void;
@@ -146,6 +148,10 @@ export class Session<Identity> {
       return;
     }
     const log = this.hooks.log;
+    if (!(await log.claimReplica(hello.replicaId, this.hooks.identityKey(identity)))) {
+      this.fail({ code: ErrorCode.Forbidden, message: 'this replica id belongs to another identity' }, CloseCode.Forbidden);
+      return;
+    }
     const decided = await log.decided(hello.replicaId);
     if (hello.issuedUpTo < decided && hello.logId === log.logId) {
       // The client lost transactions the server already has: its storage was restored or copied.
@@ -184,12 +190,12 @@ export class Session<Identity> {
   private async push(tx: Transaction): Promise<void> {
     const identity = this.identity;
     if (identity === undefined || this.phase !== 'ready') return;
-    if (tx.replica !== this.replica) {
-      // A connection writes only under the replica id it said hello with.
+    // Another tab of the same identity may send our writes: any replica id bound to this identity will do.
+    if (tx.replica !== this.replica && !(await this.hooks.log.claimReplica(tx.replica, this.hooks.identityKey(identity)))) {
       this.send({
         type: 'reject',
         txId: transactionId(tx),
-        error: { code: ErrorCode.Forbidden, message: 'a transaction must carry this connection\u2019s replica id' },
+        error: { code: ErrorCode.Forbidden, message: 'this replica id belongs to another identity' },
       });
       return;
     }

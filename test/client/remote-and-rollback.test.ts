@@ -7,7 +7,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Transaction, TxId } from '../../crdt/index.js';
 import { DatsyncError, transactionId } from '../../crdt/index.js';
-import type { Client, RejectedEvent } from '../../src/client/client.js';
+import type { RejectedEvent } from '../../src/client/api.js';
+import type { Client } from '../../src/client/client.js';
 import { createClient } from '../../src/client/client.js';
 import type { CommitBatch } from '../../storage/contract.js';
 import { MemoryStorage } from '../../storage/memory.js';

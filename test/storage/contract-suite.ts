@@ -67,6 +67,27 @@ export function storageContract(factory: AdapterFactory): void {
       await s.close();
     });
 
+    it('skips records appended twice at the same position, as two tabs may, and refuses any other overlap', async () => {
+      const s = await factory.create();
+      const txs = [tx(R1, 1), tx(R2, 1), tx(R1, 2)];
+      await s.commit({ log: records(1, txs.slice(0, 2)) });
+      await s.commit({ log: records(1, txs) });
+      expect(ids(await s.readLog(0, 10))).toEqual(ids(txs));
+      await expect(s.commit({ log: [{ position: 2, tx: tx(R1, 7) }] })).rejects.toMatchObject({ code: 'storage-failed' });
+      expect(await s.lastPosition()).toBe(3);
+      await s.close();
+    });
+
+    it('binds a replica id to its first owner', async () => {
+      const s = await factory.create();
+      if (factory.name.startsWith('indexeddb')) return; // a browser database holds no owners
+      expect(await s.replicaOwner(R1)).toBeUndefined();
+      await s.commit({ owners: [{ replica: R1, owner: 'alice' }] });
+      await s.commit({ owners: [{ replica: R1, owner: 'mallory' }] });
+      expect(await s.replicaOwner(R1)).toBe('alice');
+      await s.close();
+    });
+
     it('round-trips values exactly (bigint, -0, NaN, unicode, json)', async () => {
       const s = await factory.create();
       const values = [10n ** 30n, -0, Number.NaN, 'a\u{1F600}\uD800z', { nested: [1, { x: null }] }];
@@ -191,6 +212,27 @@ export function storageContract(factory: AdapterFactory): void {
       expect(await again.meta()).toMatchObject({ replicaId: R1, issuedUpTo: 2, serverPosition: 2 });
       expect((await again.snapshot())?.position).toBe(1);
       await again.close();
+    });
+
+    it('resets the log, snapshot and rejections but keeps the outbox and meta', async () => {
+      const s = await factory.create();
+      await s.commit({
+        log: records(1, [tx(R1, 1), tx(R2, 1)]),
+        outboxAdd: [tx(R1, 2)],
+        rejections: [{ txId: transactionId(tx(R1, 9)), code: 'forbidden', message: 'no', ops: 1 }],
+        meta: { replicaId: R1, serverPosition: 2 },
+      });
+      await s.putSnapshot({ state: new Uint8Array([1]), position: 1 });
+      await s.resetLog();
+      expect(await s.lastPosition()).toBe(0);
+      expect(await s.readLog(0, 10)).toEqual([]);
+      expect(await s.snapshot()).toBeUndefined();
+      expect(await s.rejection(transactionId(tx(R1, 9)))).toBeUndefined();
+      expect(ids(await s.outbox())).toEqual(ids([tx(R1, 2)]));
+      expect((await s.meta()).replicaId).toBe(R1);
+      await s.commit({ log: records(1, [tx(R2, 5)]) });
+      expect(await s.lastPosition()).toBe(1);
+      await s.close();
     });
 
     it('handles a large batch', async () => {

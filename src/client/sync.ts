@@ -1,0 +1,320 @@
+/**
+ * The client's connection to the server: handshake, catch-up, live updates,
+ * pushing the outbox, and reconnecting with exponential backoff and jitter.
+ *
+ * Status: `offline` → `connecting` → `catching-up` → `live`, and back to
+ * `offline` when the socket closes (then a reconnect is scheduled). Messages
+ * are handled one at a time, in order, each persisted before the next.
+ *
+ * @module
+ */
+import type { ReplicaId, Transaction, TxId } from '../../crdt/index.js';
+import { DatsyncError, ErrorCode, lastCounter } from '../../crdt/index.js';
+import type { LogRecord } from '../../storage/contract.js';
+import type { ServerMessage } from '../protocol/index.js';
+import { CloseCode, DEFAULT_LIMITS, decodeServerMessage, encodeClientMessage, PROTOCOL_VERSION } from '../protocol/index.js';
+
+export type ConnectionStatus = 'offline' | 'connecting' | 'catching-up' | 'live';
+
+/** The part of the WebSocket API the connection uses (the browser's, or `ws` in Node). */
+export interface SocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+export type SocketFactory = new (url: string) => SocketLike;
+
+export interface Scheduler {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  random(): number;
+}
+
+export interface SyncOptions {
+  readonly url: string;
+  /** A token, or a function that returns a fresh one (called at each connect). */
+  readonly token?: string | (() => string | Promise<string>) | undefined;
+  readonly WebSocket?: SocketFactory | undefined;
+  readonly initialBackoffMs?: number | undefined;
+  readonly maxBackoffMs?: number | undefined;
+  readonly scheduler?: Scheduler | undefined;
+}
+
+/** What the connection needs of the client. */
+export interface SyncHost {
+  readonly replicaId: ReplicaId;
+  readonly serverPosition: number;
+  readonly logId: string | null;
+  readonly issuedUpTo: number;
+  readonly schemaFingerprint: string;
+  /** Local transactions the server has not decided, oldest first. */
+  outbox(): readonly Transaction[];
+  /** Our own transaction by id (tentative or waiting in strong mode). */
+  ownTransaction(id: TxId): Transaction | undefined;
+  receive(
+    records: readonly LogRecord[],
+    rejections: ReadonlyArray<{ txId: TxId; code: string; message: string }>,
+    through: number,
+  ): Promise<void>;
+  adoptLog(logId: string): Promise<void>;
+  setClockOffset(offsetMs: number): void;
+  now(): number;
+  status(status: ConnectionStatus): void;
+  error(error: unknown): void;
+}
+
+const OPEN = 1;
+/** Close codes after which reconnecting cannot help. */
+const fatalCodes = new Set<number>([CloseCode.ProtocolVersion, CloseCode.ReplicaReused]);
+
+const defaultScheduler: Scheduler = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  random: Math.random,
+};
+
+export class SyncConnection {
+  private readonly host: SyncHost;
+  private readonly options: SyncOptions;
+  private readonly scheduler: Scheduler;
+  private socket: SocketLike | undefined;
+  private current: ConnectionStatus = 'offline';
+  private stopped = false;
+  private attempts = 0;
+  private retry: unknown;
+  private welcomed = false;
+  private decided = 0;
+  private head = 0;
+  private pushedAfterLive = false;
+  private chain: Promise<void> = Promise.resolve();
+  private pingId = 0;
+  private readonly pongs = new Map<number, (head: number) => void>();
+  private readonly pushed = new Set<TxId>();
+
+  constructor(host: SyncHost, options: SyncOptions) {
+    this.host = host;
+    this.options = options;
+    this.scheduler = options.scheduler ?? defaultScheduler;
+  }
+
+  get status(): ConnectionStatus {
+    return this.current;
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    if (status === this.current) return;
+    this.current = status;
+    this.host.status(status);
+  }
+
+  start(): void {
+    this.stopped = false;
+    if (this.socket === undefined && this.retry === undefined) this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retry !== undefined) this.scheduler.clearTimeout(this.retry);
+    this.retry = undefined;
+    this.socket?.close(CloseCode.Normal, 'client closed');
+    this.socket = undefined;
+    this.setStatus('offline');
+  }
+
+  private connect(): void {
+    this.retry = undefined;
+    if (this.stopped) return;
+    const Socket = this.options.WebSocket ?? (globalThis as { WebSocket?: SocketFactory }).WebSocket;
+    if (Socket === undefined) {
+      this.host.error(new DatsyncError(ErrorCode.Unavailable, 'no WebSocket implementation: pass one as the WebSocket option'));
+      return;
+    }
+    this.setStatus('connecting');
+    this.welcomed = false;
+    this.pushedAfterLive = false;
+    this.pushed.clear();
+    let socket: SocketLike;
+    try {
+      socket = new Socket(this.options.url);
+    } catch (error) {
+      this.host.error(error);
+      this.scheduleReconnect();
+      return;
+    }
+    socket.binaryType = 'arraybuffer';
+    this.socket = socket;
+    socket.onopen = () => {
+      void this.hello(socket).catch((error: unknown) => this.host.error(error));
+    };
+    socket.onmessage = (event) => {
+      const bytes = toBytes(event.data);
+      if (bytes === undefined) return;
+      this.chain = this.chain.then(() => this.handle(socket, bytes)).catch((error: unknown) => this.failed(socket, error));
+    };
+    socket.onclose = (event) => this.closed(socket, event.code);
+    socket.onerror = () => undefined; // onclose follows
+  }
+
+  private async hello(socket: SocketLike): Promise<void> {
+    const option = this.options.token;
+    const token = typeof option === 'function' ? await option() : (option ?? null);
+    if (socket !== this.socket || socket.readyState !== OPEN) return;
+    const host = this.host;
+    this.send(socket, {
+      type: 'hello',
+      version: PROTOCOL_VERSION,
+      replicaId: host.replicaId,
+      logId: host.logId,
+      position: host.serverPosition,
+      issuedUpTo: host.issuedUpTo,
+      schemaFingerprint: host.schemaFingerprint,
+      token,
+    });
+  }
+
+  private send(socket: SocketLike, message: Parameters<typeof encodeClientMessage>[0]): void {
+    if (socket.readyState === OPEN) socket.send(encodeClientMessage(message));
+  }
+
+  private failed(socket: SocketLike, error: unknown): void {
+    this.host.error(error);
+    // A message we could not take leaves us unsure of our position: start the connection over.
+    if (socket === this.socket) socket.close(CloseCode.ProtocolError, 'client could not apply a message');
+  }
+
+  private closed(socket: SocketLike, code: number): void {
+    if (socket !== this.socket) return;
+    this.socket = undefined;
+    this.welcomed = false;
+    this.setStatus('offline');
+    for (const [, resolve] of this.pongs) resolve(-1);
+    this.pongs.clear();
+    if (this.stopped) return;
+    if (fatalCodes.has(code)) {
+      this.host.error(
+        new DatsyncError(
+          code === CloseCode.ProtocolVersion ? ErrorCode.ProtocolVersion : ErrorCode.ReplicaReused,
+          `the server closed the connection for good (${code})`,
+        ),
+      );
+      return;
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.retry !== undefined) return;
+    const initial = this.options.initialBackoffMs ?? 250;
+    const max = this.options.maxBackoffMs ?? 30_000;
+    // Full jitter: a crowd of clients reconnecting after an outage spreads out.
+    const delay = this.scheduler.random() * Math.min(max, initial * 2 ** this.attempts);
+    this.attempts = Math.min(this.attempts + 1, 30);
+    this.retry = this.scheduler.setTimeout(() => this.connect(), delay);
+  }
+
+  private async handle(socket: SocketLike, bytes: Uint8Array): Promise<void> {
+    if (socket !== this.socket) return;
+    const message: ServerMessage = decodeServerMessage(bytes, this.host.replicaId, DEFAULT_LIMITS);
+    switch (message.type) {
+      case 'welcome':
+        await this.welcome(socket, message);
+        return;
+      case 'records': {
+        const records: LogRecord[] = [];
+        for (const entry of message.entries) {
+          if ('tx' in entry) {
+            records.push({ position: entry.position, tx: entry.tx });
+            continue;
+          }
+          const tx = this.host.ownTransaction(entry.own);
+          if (tx === undefined)
+            throw new DatsyncError(ErrorCode.Internal, 'the server acknowledged a transaction this replica does not hold', {
+              tx: entry.own,
+            });
+          records.push({ position: entry.position, tx });
+        }
+        await this.host.receive(records, [], message.through);
+        this.send(socket, { type: 'credit', batch: message.batch });
+        this.head = Math.max(this.head, message.head);
+        if (this.host.serverPosition >= this.head) this.becameLive(socket);
+        return;
+      }
+      case 'reject':
+        await this.host.receive(
+          [],
+          [{ txId: message.txId, code: message.error.code, message: message.error.message }],
+          this.host.serverPosition,
+        );
+        return;
+      case 'error':
+        this.host.error(new DatsyncError(message.error.code, message.error.message));
+        return;
+      case 'pong': {
+        this.head = Math.max(this.head, message.head);
+        this.pongs.get(message.id)?.(message.head);
+        this.pongs.delete(message.id);
+        return;
+      }
+      default:
+        message satisfies never;
+    }
+  }
+
+  private async welcome(socket: SocketLike, message: Extract<ServerMessage, { type: 'welcome' }>): Promise<void> {
+    if (this.host.logId !== message.logId) await this.host.adoptLog(message.logId);
+    // Half a round trip is unknown; the server's clock is what the drift check uses.
+    this.host.setClockOffset(message.serverTime - this.host.now());
+    this.attempts = 0;
+    this.welcomed = true;
+    this.decided = message.decided;
+    this.head = message.head;
+    this.setStatus(this.host.serverPosition >= message.head ? 'live' : 'catching-up');
+    // What the server has not decided goes now; what it decided comes back in the catch-up.
+    this.push(this.host.outbox().filter((tx) => tx.counter > this.decided));
+    if (this.current === 'live') this.becameLive(socket);
+  }
+
+  private becameLive(socket: SocketLike): void {
+    this.setStatus('live');
+    if (this.pushedAfterLive || socket !== this.socket) return;
+    this.pushedAfterLive = true;
+    // Still pending though decided: its rejection was lost. Sending it again brings the answer back.
+    this.push(this.host.outbox().filter((tx) => lastCounter(tx) <= this.decided));
+  }
+
+  /** Sends transactions the server has not seen on this connection. */
+  push(txs: readonly Transaction[]): void {
+    const socket = this.socket;
+    if (socket === undefined || !this.welcomed) return;
+    const fresh = txs.filter((tx) => !this.pushed.has(`${tx.replica}:${tx.counter}` as TxId));
+    for (let i = 0; i < fresh.length; i += DEFAULT_LIMITS.maxPushTransactions) {
+      const chunk = fresh.slice(i, i + DEFAULT_LIMITS.maxPushTransactions);
+      for (const tx of chunk) this.pushed.add(`${tx.replica}:${tx.counter}` as TxId);
+      this.send(socket, { type: 'push', txs: chunk });
+    }
+  }
+
+  /** The server's log head, asked for now (rejects when offline). */
+  askHead(): Promise<number> {
+    const socket = this.socket;
+    if (socket === undefined || !this.welcomed) return Promise.reject(new DatsyncError(ErrorCode.Unavailable, 'not connected'));
+    const id = ++this.pingId;
+    return new Promise((resolve, reject) => {
+      this.pongs.set(id, (head) => (head < 0 ? reject(new DatsyncError(ErrorCode.Unavailable, 'connection lost')) : resolve(head)));
+      this.send(socket, { type: 'ping', id });
+    });
+  }
+}
+
+function toBytes(data: unknown): Uint8Array | undefined {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (data instanceof Uint8Array) return data;
+  if (Array.isArray(data)) return undefined;
+  return undefined;
+}

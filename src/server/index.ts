@@ -1,0 +1,19 @@
+/**
+ * datsync for the server: `createServer` and the storage it runs on.
+ *
+ * @module
+ */
+export type { Attr, EntityId, ErrorData, ReplicaId, Transaction, TxId } from '../../crdt/index.js';
+export { DatsyncError, ErrorCode } from '../../crdt/index.js';
+export type { CommitBatch, LogRecord, Meta, Rejection, Snapshot, Storage } from '../../storage/contract.js';
+export { MemoryStorage, MemoryStore } from '../../storage/memory.js';
+export { SqliteStorage } from '../../storage/sqlite.js';
+export type { Datom, Db, Eid } from '../datascript/index.js';
+export type { ProjectedDatom } from '../projection/projection.js';
+export type { ProtocolLimits } from '../protocol/index.js';
+export { CloseCode, DEFAULT_LIMITS, PROTOCOL_VERSION } from '../protocol/index.js';
+export type { AttributeInput, SchemaInput } from '../schema.js';
+export type { Outcome, WriteCheck, WriteRequest } from './log.js';
+export type { DatsyncServer, ServerEvents, ServerOptions } from './server.js';
+export { createServer } from './server.js';
+export type { ConnectionInfo } from './transport.js';
