@@ -178,6 +178,11 @@ export class Client implements DatsyncClient {
     this.sync.start();
   }
 
+  /** Stops syncing (the client keeps working offline); `connect` starts again. */
+  disconnect(): void {
+    this.sync?.stop();
+  }
+
   /** Local writes the server has not decided, oldest first (every tab's, so none is stranded). */
   private outbox(): Transaction[] {
     const all = [...this.replica.state.pending(), ...[...this.intake.strong.values()].map((waiter) => waiter.tx)];

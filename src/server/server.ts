@@ -1,32 +1,17 @@
-/**
- * `createServer`: the datsync sync server on the `ws` package, on its own
- * port or attached to an existing Node HTTP server.
- *
- * @module
- */
-import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
-import type { Transaction } from '../../crdt/index.js';
-import type { LogRecord, Storage } from '../../storage/contract.js';
+import type { Storage } from '../../storage/contract.js';
 import { SqliteStorage } from '../../storage/sqlite.js';
 import type { Db } from '../datascript/index.js';
-import { Emitter } from '../emitter.js';
-import type { ProtocolLimits } from '../protocol/index.js';
-import { CloseCode, DEFAULT_LIMITS } from '../protocol/index.js';
-import type { SchemaInput } from '../schema.js';
-import { compileSchema } from '../schema.js';
-import type { WriteCheck } from './log.js';
-import { ServerLog } from './log.js';
-import { Session } from './session.js';
+import type { CoreOptions, ServerEvents } from './core.js';
+import { createSyncCore } from './core.js';
 import type { ConnectionInfo, Transport } from './transport.js';
 
-export interface ServerOptions<Identity> {
-  readonly schema: SchemaInput;
+export interface ServerOptions<Identity> extends Omit<CoreOptions<Identity>, 'storage'> {
   /** Where the log lives; SQLite at `./data/datsync.db` by default. */
   readonly storage?: Storage;
   /** Listen on this port (0 picks a free one)… */
@@ -36,22 +21,6 @@ export interface ServerOptions<Identity> {
   readonly httpServer?: HttpServer;
   /** The WebSocket path (default `/sync`). */
   readonly path?: string;
-  /** Resolves a connecting client's identity from its token; null refuses the connection. */
-  readonly authenticate?: (token: string | null, info: ConnectionInfo) => Identity | null | Promise<Identity | null>;
-  /** A stable key for an identity (replica ids are bound to it); JSON of the identity by default. */
-  readonly identityKey?: (identity: Identity) => string;
-  /** Decides whether a transaction may be written; true, or a reason to refuse. */
-  readonly canWrite?: WriteCheck<Identity>;
-  /** What of each log record an identity may see (default: everything). */
-  readonly visible?: (identity: Identity, record: LogRecord, db: Db) => Transaction | null;
-  readonly limits?: Partial<ProtocolLimits>;
-  /** How far ahead of the server's clock a transaction may be stamped (default 5 minutes). */
-  readonly maxDriftMs?: number;
-  readonly now?: () => number;
-}
-
-export interface ServerEvents extends Record<string, unknown> {
-  error: unknown;
 }
 
 export interface DatsyncServer {
@@ -97,50 +66,20 @@ function connectionInfo(request: IncomingMessage): ConnectionInfo {
  * // clients: createClient({ schema, url: 'ws://localhost:8080/sync' })
  */
 export async function createServer<Identity = { readonly anonymous: true }>(options: ServerOptions<Identity>): Promise<DatsyncServer> {
-  const schema = compileSchema(options.schema);
   const storage = options.storage ?? new SqliteStorage('./data/datsync.db');
-  const limits: ProtocolLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const now = options.now ?? Date.now;
-  const events = new Emitter<ServerEvents>();
-  const onError = (error: unknown): void => {
-    events.emit('error', error);
-  };
-  const log = await ServerLog.open<Identity>({
-    schema,
-    storage,
-    canWrite: options.canWrite ?? (() => true),
-    now,
-    maxDriftMs: options.maxDriftMs ?? 5 * 60 * 1000,
-    onError,
-    randomId: () => randomBytes(12).toString('base64url'),
-  });
-  const authenticate = options.authenticate ?? (() => ({ anonymous: true }) as Identity);
-  const visible = options.visible ?? ((_identity: Identity, record: LogRecord) => record.tx);
-  const sessions = new Set<Session<Identity>>();
-  const hooks = {
-    log,
-    limits,
-    authenticate: async (token: string | null, info: ConnectionInfo) => authenticate(token, info),
-    identityKey: options.identityKey ?? ((identity: Identity) => (typeof identity === 'string' ? identity : JSON.stringify(identity))),
-    visible: (identity: Identity, record: LogRecord) => visible(identity, record, log.db),
-    onError,
-    now,
-  };
+  const core = await createSyncCore<Identity>({ ...options, storage });
+  const log = core.log;
   const path = options.path ?? '/sync';
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: core.limits.maxFrameBytes });
   let accepting = true;
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    const session = new Session<Identity>(new WsTransport(socket), connectionInfo(request), hooks);
-    sessions.add(session);
+    const connection = core.connect(new WsTransport(socket), connectionInfo(request));
     socket.binaryType = 'nodebuffer';
     socket.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) session.onText();
-      else session.onFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      if (!isBinary) connection.text();
+      else connection.frame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     });
-    socket.on('close', () => {
-      session.closed();
-      sessions.delete(session);
-    });
+    socket.on('close', () => connection.closed());
     socket.on('error', () => undefined);
   });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -176,18 +115,16 @@ export async function createServer<Identity = { readonly anonymous: true }>(opti
       return log.head;
     },
     get connections() {
-      return sessions.size;
+      return core.connections;
     },
-    on: (name, listener) => events.on(name, listener),
+    on: (name, listener) => core.events.on(name, listener),
     close: () => {
       closing ??= (async () => {
         accepting = false;
         http.off('upgrade', onUpgrade);
         if (options.httpServer === undefined) http.close();
-        await log.close();
-        for (const session of sessions) session.close(CloseCode.GoingAway, 'server shutting down');
+        await core.close();
         wss.close();
-        await storage.close();
       })();
       return closing;
     },
