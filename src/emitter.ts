@@ -8,10 +8,10 @@ export type Listener<Payload> = (payload: Payload) => void;
 
 export class Emitter<Events extends Record<string, unknown>> {
   private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
-  private readonly onListenerError: (error: unknown) => void;
+  private readonly onListenerError: (error: unknown, event: keyof Events) => void;
 
   constructor(
-    onListenerError: (error: unknown) => void = (error) =>
+    onListenerError: (error: unknown, event: keyof Events) => void = (error) =>
       queueMicrotask(() => {
         throw error;
       }),
@@ -38,7 +38,7 @@ export class Emitter<Events extends Record<string, unknown>> {
       try {
         (listener as Listener<Events[Name]>)(payload);
       } catch (error) {
-        this.onListenerError(error);
+        this.onListenerError(error, name);
       }
     }
   }

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
-import type { ConnectionStatus, DatsyncClient, RejectedEvent, SchemaInput, SocketFactory } from '../../src/client/index.js';
+import type { ConnectionStatus, DatsyncClient, RejectedEvent, SchemaInput } from '../../src/client/index.js';
 import { createClient, DatsyncError } from '../../src/client/index.js';
 import { createServer, MemoryStorage } from '../../src/server/index.js';
 
@@ -39,7 +39,7 @@ export async function main(): Promise<void> {
   const url = `ws://127.0.0.1:${server.port}/sync`;
 
   // In Node 20 pass the `ws` package's WebSocket (browsers have a global one).
-  const client = await createClient({ schema, url, WebSocket: WebSocket as unknown as SocketFactory });
+  const client = await createClient({ schema, url, WebSocket });
   const statuses: ConnectionStatus[] = [client.status]; // already 'connecting': createClient starts at once
   const positions: number[] = [];
   const pending: number[] = [];
@@ -89,7 +89,7 @@ export async function main(): Promise<void> {
   assert.equal((errors[0] as Error).message, 'a bug in a callback');
 
   // A second client first catches up from the server's log, then is live.
-  const other = await createClient({ schema, url, WebSocket: WebSocket as unknown as SocketFactory });
+  const other = await createClient({ schema, url, WebSocket });
   const otherStatuses: ConnectionStatus[] = [other.status];
   other.on('status', (status) => otherStatuses.push(status));
   await other.whenSynced();

@@ -124,7 +124,8 @@ async function loadConfirmed(storage: Storage, schema: Schema): Promise<ReplicaS
 export class Client implements DatsyncClient {
   readonly replica: Replica;
   readonly storage: Storage;
-  private readonly events = new Emitter<ClientEvents>((error) => this.emitError(error));
+  // A throwing 'error' listener must not be reported through 'error' again (that would never end).
+  private readonly events = new Emitter<ClientEvents>((error, name) => (name === 'error' ? reportUncaught(error) : this.emitError(error)));
   readonly intake: ConfirmedIntake;
   private sync: SyncConnection | undefined;
   private readonly setClockOffset: (offset: number) => void;
@@ -416,6 +417,12 @@ export class Client implements DatsyncClient {
     this.events.clear();
     await this.storage.close();
   }
+}
+
+function reportUncaught(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
 }
 
 function guard<T>(read: () => T): T {

@@ -10,6 +10,8 @@ export type { IndexedDbOptions } from '../../storage/indexeddb.js';
 export { IndexedDbStorage, openIndexedDbStorage } from '../../storage/indexeddb.js';
 export { MemoryStorage, MemoryStore } from '../../storage/memory.js';
 export type { Datom, Db, Eid } from '../datascript/index.js';
+/** Query and pull any database value (`asOf`, a report's `dbBefore`/`dbAfter`), typed. */
+export { pull as pullDb, q as queryDb } from '../datascript/index.js';
 export type { ProjectedDatom } from '../projection/projection.js';
 export type { AttributeInput, SchemaInput } from '../schema.js';
 export { ENTITY_ID_ATTR } from '../schema.js';
@@ -18,5 +20,5 @@ export { createClient } from './client.js';
 export type { AsOfPoint, ConflictInfo, HistoryItem } from './inspect.js';
 export type { TxReport } from './replica.js';
 export type { Unsubscribe } from './subscriptions.js';
-export type { ConnectionStatus, Scheduler, SocketFactory, SocketLike } from './sync.js';
+export type { ConnectionStatus, Scheduler, SocketFactory, SocketShape } from './sync.js';
 export type { EntityRef, TxData, TxForm } from './tx-forms.js';

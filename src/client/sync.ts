@@ -28,7 +28,22 @@ export interface SocketLike {
   onerror: ((event: unknown) => void) | null;
 }
 
-export type SocketFactory = new (url: string) => SocketLike;
+/**
+ * What `new WebSocket(url)` must give: the browser's WebSocket and the `ws`
+ * package's both fit (their event types differ, hence `unknown` handlers here).
+ */
+export interface SocketShape {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: unknown;
+  onmessage: unknown;
+  onclose: unknown;
+  onerror: unknown;
+}
+
+export type SocketFactory = new (url: string) => SocketShape;
 
 export interface Scheduler {
   setTimeout(callback: () => void, ms: number): unknown;
@@ -141,7 +156,8 @@ export class SyncConnection {
     this.pushed.clear();
     let socket: SocketLike;
     try {
-      socket = new Socket(this.options.url);
+      // Only the event fields used below are touched, with the shapes every WebSocket delivers.
+      socket = new Socket(this.options.url) as unknown as SocketLike;
     } catch (error) {
       this.host.error(error);
       this.scheduleReconnect();

@@ -22,7 +22,7 @@ export const schema: SchemaInput = {
   'user/email': { ':db/valueType': ':db.type/string', ':db/unique': ':db.unique/identity' },
 };
 
-export const NodeWebSocket = WebSocket as unknown as SocketFactory;
+export const NodeWebSocket: SocketFactory = WebSocket;
 
 export async function startServer<Identity = { readonly anonymous: true }>(
   options: Partial<ServerOptions<Identity>> = {},
