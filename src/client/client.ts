@@ -16,6 +16,7 @@ import {
   parseHlc,
   ReplicaState,
   transactionId,
+  validateTransaction,
 } from '../../crdt/index.js';
 import type { LogRecord, Rejection, Storage } from '../../storage/contract.js';
 import { MemoryStorage } from '../../storage/memory.js';
@@ -65,6 +66,7 @@ export async function createClient(options: ClientOptions): Promise<DatsyncClien
   }
   const confirmed = await loadConfirmed(storage, schema);
   const pending = await storage.outbox();
+  for (const tx of pending) storedData(storage, () => validateTransaction(tx, schema.specs));
   const replica = new Replica({
     schema,
     replicaId,
@@ -93,26 +95,37 @@ export async function createClient(options: ClientOptions): Promise<DatsyncClien
   return client;
 }
 
-async function loadConfirmed(storage: Storage, schema: Schema): Promise<ReplicaState> {
-  const snapshot = await storage.snapshot();
-  let state: ReplicaState;
+/** Stored data the schema does not accept (the app's schema changed incompatibly) is a schema error. */
+function storedData<T>(storage: Storage, read: () => T): T {
   try {
-    state = snapshot === undefined ? new ReplicaState(schema.specs) : decodeState(snapshot.state, schema.specs);
+    return read();
   } catch (error) {
-    if (error instanceof DatsyncError && error.code === ErrorCode.UnknownAttribute) {
+    if (error instanceof DatsyncError && (error.code === ErrorCode.UnknownAttribute || error.code === ErrorCode.InvalidValue)) {
       throw new DatsyncError(
         ErrorCode.InvalidSchema,
-        `storage ${storage.name} holds data for attributes this schema does not declare`,
+        `storage ${storage.name} holds data this schema does not accept: ${error.message}`,
         error.details,
-        { cause: error },
+        {
+          cause: error,
+        },
       );
     }
     throw error;
   }
+}
+
+async function loadConfirmed(storage: Storage, schema: Schema): Promise<ReplicaState> {
+  const snapshot = await storage.snapshot();
+  const state = storedData(storage, () =>
+    snapshot === undefined ? new ReplicaState(schema.specs) : decodeState(snapshot.state, schema.specs),
+  );
   let after = snapshot?.position ?? 0;
   for (;;) {
     const records = await storage.readLog(after, 1000);
-    for (const record of records) state.applyTransaction(record.tx);
+    for (const record of records) {
+      storedData(storage, () => validateTransaction(record.tx, schema.specs));
+      state.applyTransaction(record.tx);
+    }
     const last = records[records.length - 1];
     if (last === undefined) break;
     after = last.position;
