@@ -5,11 +5,13 @@
  * that includes every transaction accepted before (durable or not yet):
  * validated whole (shape, schema, types, clock drift, unique values, write
  * permission on the before and after databases) and accepted or rejected as a
- * unit. Accepted transactions are committed in groups, one storage commit per
+ * unit. Decided transactions are committed in groups, one storage commit per
  * group, and only once a group is durable are its transactions acknowledged
- * and broadcast. If a commit fails, its group and everything accepted after
- * it are rolled back and refused with a retryable `storage-failed`: nothing
- * is acknowledged that was not stored.
+ * and broadcast. No transaction is decided while a group is being committed,
+ * so the state never runs ahead of storage by more than the group in flight:
+ * if a commit fails, exactly that group is rolled back and refused with a
+ * retryable `storage-failed` (nothing is acknowledged that was not stored),
+ * and whatever is broadcast was judged against durable data only.
  *
  * A transaction sent again (its acknowledgement was lost) is recognized by
  * its id and answered as before, never applied twice; so is a rejection.
@@ -52,9 +54,15 @@ export type WriteCheck<Identity> = (request: WriteRequest<Identity>) => boolean 
 
 export type Outcome = { readonly accepted: true; readonly position: number } | { readonly accepted: false; readonly error: ErrorData };
 
+/** A durable record and the change it made to the visible datoms. */
+export interface Appended {
+  readonly record: LogRecord;
+  readonly changes: readonly DatomChange[];
+}
+
 export interface LogEvents extends Record<string, unknown> {
-  /** Durable records, in order. */
-  appended: readonly LogRecord[];
+  /** Durable records, in order, once their group is committed. */
+  appended: readonly Appended[];
 }
 
 export interface ServerLogOptions<Identity> {
@@ -72,8 +80,18 @@ export interface ServerLogOptions<Identity> {
 
 interface Accepted {
   readonly record: LogRecord;
+  readonly changes: readonly DatomChange[];
   readonly resolve: (outcome: Outcome) => void;
 }
+
+interface Submitted<Identity> {
+  readonly identity: Identity;
+  readonly tx: Transaction;
+  readonly resolve: (outcome: Outcome) => void;
+}
+
+/** The most transactions decided before their group is committed. */
+const GROUP_LIMIT = 256;
 
 interface Refused {
   readonly txId: TxId;
@@ -96,11 +114,11 @@ export class ServerLog<Identity> {
   private assigned = 0;
   private readonly decidedCounters = new Map<ReplicaId, number>();
   private readonly owners = new Map<ReplicaId, string>();
+  private readonly queue: Array<Submitted<Identity>> = [];
   private readonly waiting: Array<Accepted | Refused> = [];
-  /** Accepted, not yet durable, by id: a resend waits for the same outcome. */
+  /** Decided, not yet durable, by id: a resend waits for the same outcome. */
   private readonly inFlight = new Map<TxId, Promise<Outcome>>();
-  private committing = false;
-  private chain: Promise<void> = Promise.resolve();
+  private running: Promise<void> | undefined;
   private recent: LogRecord[] = [];
   private closed = false;
 
@@ -174,13 +192,27 @@ export class ServerLog<Identity> {
   submit(identity: Identity, tx: Transaction): Promise<Outcome> {
     if (this.closed) return Promise.resolve({ accepted: false, error: unavailable('the server is shutting down') });
     return new Promise<Outcome>((resolve) => {
-      this.chain = this.chain
-        .then(() => this.decide(identity, tx, resolve))
-        .catch((error: unknown) => {
-          this.options.onError(error);
-          resolve({ accepted: false, error: { code: ErrorCode.Internal, message: 'the server failed to decide this transaction' } });
-        });
+      this.queue.push({ identity, tx, resolve });
+      this.running ??= this.run().finally(() => {
+        this.running = undefined;
+      });
     });
+  }
+
+  /** Decides what is queued, a group at a time, committing each group before deciding more. */
+  private async run(): Promise<void> {
+    while (this.queue.length > 0) {
+      for (let n = 0; n < GROUP_LIMIT && this.queue.length > 0; n++) {
+        const item = this.queue.shift() as Submitted<Identity>;
+        try {
+          await this.decide(item.identity, item.tx, item.resolve);
+        } catch (error) {
+          this.options.onError(error);
+          item.resolve({ accepted: false, error: { code: ErrorCode.Internal, message: 'the server failed to decide this transaction' } });
+        }
+      }
+      await this.commitGroup();
+    }
   }
 
   private async decide(identity: Identity, tx: Transaction, resolve: (outcome: Outcome) => void): Promise<void> {
@@ -211,40 +243,40 @@ export class ServerLog<Identity> {
       });
       return;
     }
-    const refusal = await this.check(identity, tx, txId);
+    const verdict = await this.check(identity, tx, txId);
     this.decidedCounters.set(tx.replica, lastCounter(tx));
-    if (refusal !== null) {
-      // Rejections are stored too (with the next commit), so a resend gets the same answer.
-      this.waiting.push({ txId, ops: tx.ops.length, error: refusal, resolve });
-    } else {
-      const record = { position: ++this.assigned, tx };
-      let done: (outcome: Outcome) => void = resolve;
-      this.inFlight.set(
-        txId,
-        new Promise<Outcome>((settled) => {
-          done = (outcome) => {
-            this.inFlight.delete(txId);
-            settled(outcome);
-            resolve(outcome);
-          };
-        }),
-      );
-      this.waiting.push({ record, resolve: done });
-    }
-    this.flush();
+    let done: (outcome: Outcome) => void = resolve;
+    this.inFlight.set(
+      txId,
+      new Promise<Outcome>((settled) => {
+        done = (outcome) => {
+          this.inFlight.delete(txId);
+          settled(outcome);
+          resolve(outcome);
+        };
+      }),
+    );
+    // Rejections are stored too (with the group), so a resend gets the same answer.
+    if ('error' in verdict) this.waiting.push({ txId, ops: tx.ops.length, error: verdict.error, resolve: done });
+    else this.waiting.push({ record: { position: ++this.assigned, tx }, changes: verdict.changes, resolve: done });
   }
 
-  /** Null when `tx` may be accepted; else why not. Leaves it applied (tentatively) when accepted. */
-  private async check(identity: Identity, tx: Transaction, txId: TxId): Promise<ErrorData | null> {
+  /**
+   * Whether `tx` may be accepted: if so it stays applied (tentatively) and
+   * its visible changes come back; else why not.
+   */
+  private async check(identity: Identity, tx: Transaction, txId: TxId): Promise<{ changes: DatomChange[] } | { error: ErrorData }> {
     try {
       validateTransaction(tx, this.schema.specs);
     } catch (error) {
-      if (error instanceof DatsyncError) return error.toJSON();
+      if (error instanceof DatsyncError) return { error: error.toJSON() };
       throw error;
     }
     const now = this.options.now();
     if (hlcWallMs(tx.hlc as Hlc) > now + this.options.maxDriftMs) {
-      return { code: ErrorCode.ClockDrift, message: 'the transaction is stamped too far in the future: check this device\u2019s clock' };
+      return {
+        error: { code: ErrorCode.ClockDrift, message: 'the transaction is stamped too far in the future: check this device\u2019s clock' },
+      };
     }
     const dbBefore = this.projection.db;
     const changes = this.state.addTentative(tx);
@@ -255,7 +287,9 @@ export class ServerLog<Identity> {
     const conflict = uniqueConflict(this.schema, this.projection, changes);
     if (conflict !== null) {
       undo();
-      return { code: ErrorCode.UniqueConflict, message: `another entity already holds this value of unique attribute ${conflict}` };
+      return {
+        error: { code: ErrorCode.UniqueConflict, message: `another entity already holds this value of unique attribute ${conflict}` },
+      };
     }
     let verdict: boolean | string;
     try {
@@ -263,76 +297,64 @@ export class ServerLog<Identity> {
     } catch (error) {
       undo();
       this.options.onError(error);
-      return { code: ErrorCode.Forbidden, message: 'the write check failed' };
+      return { error: { code: ErrorCode.Forbidden, message: 'the write check failed' } };
     }
     if (verdict !== true) {
       undo();
-      return {
-        code: ErrorCode.Forbidden,
-        message: typeof verdict === 'string' && verdict.length > 0 ? verdict.slice(0, 500) : 'this write is not allowed',
-      };
+      const message = typeof verdict === 'string' && verdict.length > 0 ? verdict.slice(0, 500) : 'this write is not allowed';
+      return { error: { code: ErrorCode.Forbidden, message } };
     }
-    return null;
+    return { changes };
   }
 
-  /** Starts a group commit of everything waiting, unless one is running. */
-  private flush(): void {
-    if (this.committing || this.waiting.length === 0) return;
-    this.committing = true;
+  /** Stores the decided group; acknowledges and broadcasts it once durable, or rolls it back. */
+  private async commitGroup(): Promise<void> {
     const group = this.waiting.splice(0, this.waiting.length);
+    if (group.length === 0) return;
     const accepted = group.filter((item): item is Accepted => 'record' in item);
     const refused = group.filter((item): item is Refused => !('record' in item));
-    this.storage
-      .commit({
+    try {
+      await this.storage.commit({
         log: accepted.map((item) => item.record),
         rejections: refused.map((item) => ({ txId: item.txId, code: item.error.code, message: item.error.message, ops: item.ops })),
-      })
-      .then(
-        () => this.enqueue(() => this.committed(accepted, refused)),
-        (error: unknown) => this.enqueue(() => this.failed(accepted, refused, error)),
+      });
+    } catch (cause) {
+      this.failed(accepted, refused, cause);
+      return;
+    }
+    for (const item of accepted) this.state.confirm(transactionId(item.record.tx));
+    const last = accepted[accepted.length - 1];
+    if (last !== undefined) this.headPosition = last.record.position;
+    this.remember(accepted.map((item) => item.record));
+    for (const item of accepted) item.resolve({ accepted: true, position: item.record.position });
+    for (const item of refused) item.resolve({ accepted: false, error: item.error });
+    if (accepted.length > 0)
+      this.events.emit(
+        'appended',
+        accepted.map((item) => ({ record: item.record, changes: item.changes })),
       );
   }
 
-  private enqueue(task: () => void): void {
-    this.chain = this.chain.then(task).catch((error: unknown) => this.options.onError(error));
-  }
-
-  private committed(accepted: readonly Accepted[], refused: readonly Refused[]): void {
-    const records = accepted.map((item) => item.record);
-    for (const record of records) this.state.confirm(transactionId(record.tx));
-    const last = records[records.length - 1];
-    if (last !== undefined) this.headPosition = last.position;
-    this.remember(records);
-    for (const item of accepted) item.resolve({ accepted: true, position: item.record.position });
-    for (const item of refused) item.resolve({ accepted: false, error: item.error });
-    this.committing = false;
-    if (records.length > 0) this.events.emit('appended', records);
-    this.flush();
-  }
-
-  /** The group (and all accepted after it) is rolled back and refused: nothing unstored is acknowledged. */
+  /** The group is rolled back and refused: nothing unstored is acknowledged. */
   private failed(accepted: readonly Accepted[], refused: readonly Refused[], cause: unknown): void {
     this.options.onError(cause);
-    const later = this.waiting.splice(0, this.waiting.length);
-    const all = [...accepted, ...later.filter((item): item is Accepted => 'record' in item)];
     const error = unavailable(
       cause instanceof DatsyncError
         ? `the server could not store the transaction: ${cause.message}`
         : 'the server could not store the transaction',
       ErrorCode.StorageFailed,
     );
-    for (const item of [...all].reverse()) this.projection.apply(this.state.reject(transactionId(item.record.tx)));
-    for (const item of all) {
+    for (const item of [...accepted].reverse()) this.projection.apply(this.state.reject(transactionId(item.record.tx)));
+    for (const item of accepted) {
       // Its dots were never stored: the replica may send the same transaction again.
       this.decidedCounters.delete(item.record.tx.replica);
       item.resolve({ accepted: false, error });
     }
-    for (const item of [...refused, ...later.filter((item): item is Refused => !('record' in item))]) {
+    for (const item of refused) {
       this.decidedCounters.delete(item.txId.slice(0, item.txId.lastIndexOf(':')) as ReplicaId);
       item.resolve({ accepted: false, error });
     }
     this.assigned = this.headPosition;
-    this.committing = false;
   }
 
   private remember(records: readonly LogRecord[]): void {
@@ -358,16 +380,10 @@ export class ServerLog<Identity> {
     await this.storage.putSnapshot({ state: encodeState(this.state.confirmed), position });
   }
 
-  /** Stops taking transactions and waits for those in flight to be decided and stored. */
+  /** Stops taking transactions and waits for those already received to be decided and stored. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.chain;
-    while (this.committing || this.waiting.length > 0) {
-      await new Promise<void>((resolve) => {
-        this.enqueue(resolve);
-      });
-      await this.chain;
-    }
+    await this.running;
   }
 }
 
