@@ -29,6 +29,12 @@ interface OverlayEntry {
   refs: number;
 }
 
+/** The versions a register holds, live and past. */
+function slotRefs(slot: Slot): Array<{ readonly tx: TxStamp; readonly offset: number }> {
+  if (slot instanceof Version) return [slot];
+  return [...slot.live, ...(slot.past ?? [])];
+}
+
 export class TentativeState implements ObservedView {
   readonly confirmed: ReplicaState;
   private readonly overlay = new Map<EntityId, Map<Attr, OverlayEntry>>();
@@ -141,7 +147,7 @@ export class TentativeState implements ObservedView {
    */
   applyConfirmed(tx: Transaction): DatomChange[] {
     const id = transactionId(tx);
-    if (this.pendingById.has(id)) return this.confirm(id);
+    if (this.pendingById.has(id)) return this.confirm(id, tx);
     const out: DatomChange[] = [];
     const stamp = new TxStamp(tx.replica, tx.counter, tx.hlc);
     const context = this.confirmed.context;
@@ -163,10 +169,14 @@ export class TentativeState implements ObservedView {
     return out;
   }
 
-  /** The authority accepted one of our tentative transactions. */
-  confirm(id: TxId): DatomChange[] {
+  /**
+   * The authority accepted one of our tentative transactions. `applied` is
+   * what of it the confirmed state takes, when the authority lets this
+   * replica keep only part of it (partial replication); all of it by default.
+   */
+  confirm(id: TxId, applied?: Transaction): DatomChange[] {
     const tx = this.takePending(id);
-    this.confirmed.applyTransactionInto(tx, []);
+    this.confirmed.applyTransactionInto(applied ?? tx, []);
     const out: DatomChange[] = [];
     for (const op of tx.ops) {
       const entry = this.overlay.get(op.entity)?.get(op.attribute);
@@ -227,6 +237,27 @@ export class TentativeState implements ObservedView {
     const index = this.pendingList.indexOf(tx);
     this.pendingList.splice(index, 1);
     return tx;
+  }
+
+  /**
+   * Replaces confirmed registers wholesale, as an authority that filters what
+   * this replica may hold decides (installing registers it may now hold,
+   * `undefined` for those it may no longer hold). Tentative writes stay on
+   * top. Returns the visible changes.
+   */
+  replaceConfirmed(entries: ReadonlyArray<readonly [EntityId, Attr, Slot | undefined]>): DatomChange[] {
+    const out: DatomChange[] = [];
+    for (const [entity, attribute, slot] of entries) {
+      const before = this.slot(entity, attribute);
+      this.confirmed.setSlot(entity, attribute, slot);
+      if (slot !== undefined)
+        for (const ref of slotRefs(slot))
+          this.confirmed.context.add(ref.tx.replica, ref.tx.counter + ref.offset, ref.tx.counter + ref.offset);
+      const entry = this.overlay.get(entity)?.get(attribute);
+      if (entry !== undefined) entry.slot = this.rebuild(entity, attribute);
+      diffVisible(entity, attribute, this.confirmed.spec(attribute), before, this.slot(entity, attribute), out);
+    }
+    return out;
   }
 
   /** Every visible register: confirmed ones not under the overlay, then the overlay. */

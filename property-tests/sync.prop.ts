@@ -19,6 +19,7 @@ import { datoms } from '../src/datascript/index.js';
 import type { SchemaInput } from '../src/schema.js';
 import type { SyncCore } from '../src/server/core.js';
 import { createSyncCore } from '../src/server/core.js';
+import { allowAll } from '../src/server/permissions.js';
 import { MemoryStorage, MemoryStore } from '../storage/memory.js';
 import { runs } from './setup.js';
 import { drain, SimNetwork } from './support/sim-network.js';
@@ -102,6 +103,7 @@ class World {
       schema,
       storage: new MemoryStorage(this.serverStore),
       now: () => this.network.now,
+      permissions: allowAll,
       canWrite: ({ datoms: changed }) => (changed.some((d) => d.a === 'item/n' && d.v === REFUSED) ? 'seven is refused' : true),
     });
     this.network.attach(this.core);

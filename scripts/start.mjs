@@ -15,4 +15,4 @@ function run(command, args) {
 
 run(process.execPath, [join(root, 'scripts', 'ensure-deps.mjs')]);
 run('npm', ['run', 'build', '--silent']);
-run(process.execPath, [join(root, 'dist', 'src', 'cli.js'), 'serve', ...process.argv.slice(2)]);
+run(process.execPath, [join(root, 'dist', 'src', 'cli.js'), 'serve', '--allow-all', ...process.argv.slice(2)]);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SqliteStorage } from '../storage/sqlite.js';
 import type { SchemaInput } from './schema.js';
+import { allowAll } from './server/permissions.js';
 import { createServer } from './server/server.js';
 import { VERSION } from './version.js';
 
@@ -32,6 +33,7 @@ async function serve(args: readonly string[]): Promise<void> {
       host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
       data: { type: 'string', default: process.env.DATSYNC_DATA ?? './data' },
       schema: { type: 'string', default: join(packageRoot, 'examples', 'tasks', 'schema.json') },
+      'allow-all': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -40,7 +42,10 @@ async function serve(args: readonly string[]): Promise<void> {
   const schema = JSON.parse(readFileSync(resolve(values.schema), 'utf8')) as SchemaInput;
   mkdirSync(values.data, { recursive: true });
   const storagePath = join(values.data, 'datsync.db');
-  const server = await createServer({ schema, storage: new SqliteStorage(storagePath), port, host: values.host });
+  if (!values['allow-all']) {
+    throw new Error('no permissions given: pass --allow-all to let every client read and write everything (development only)');
+  }
+  const server = await createServer({ schema, storage: new SqliteStorage(storagePath), port, host: values.host, permissions: allowAll });
   server.on('error', (error) => console.error('datsync:', error));
   console.log(`datsync ${VERSION} serving on ws://${values.host}:${server.port}/sync (log: ${storagePath})`);
   const shutdown = (signal: string): void => {

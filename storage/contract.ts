@@ -47,6 +47,8 @@ export interface Meta {
   readonly schemaFingerprint?: string;
   /** Server: per replica, every counter up to which transactions were decided (accepted or rejected). */
   readonly decided?: Readonly<Record<string, number>>;
+  /** Client: the scopes it declared (null: everything it may read). */
+  readonly scopes?: unknown;
 }
 
 export interface Snapshot {

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
 import type { ConnectionStatus, DatsyncClient, RejectedEvent, SchemaInput } from '../../src/client/index.js';
 import { createClient, DatsyncError } from '../../src/client/index.js';
-import { createServer, MemoryStorage } from '../../src/server/index.js';
+import { allowAll, createServer, MemoryStorage } from '../../src/server/index.js';
 
 const schema = {
   'task/title': { ':db/valueType': ':db.type/string' },
@@ -29,11 +29,13 @@ function statusBecomes(client: DatsyncClient, status: ConnectionStatus): Promise
 }
 
 export async function main(): Promise<void> {
-  // The server refuses titles containing "forbidden" (its write check); port 0 picks a free port.
+  // Everyone may read and write (allowAll, for the example), but the server refuses titles
+  // containing "forbidden" (its write check); port 0 picks a free port.
   const server = await createServer({
     schema,
     storage: new MemoryStorage(),
     port: 0,
+    permissions: allowAll,
     canWrite: ({ datoms }) => (datoms.some((d) => String(d.v).includes('forbidden')) ? 'that title is not allowed' : true),
   });
   const url = `ws://127.0.0.1:${server.port}/sync`;

@@ -37,6 +37,30 @@ export interface ClientOptions {
   readonly randomBytes?: (length: number) => Uint8Array;
   /** How far ahead of our clock a remote timestamp may be (default 5 minutes). */
   readonly maxDriftMs?: number;
+  /**
+   * The data to check out: named scopes, or null (the default) for everything
+   * this client may read. Stored with the replica; `setScopes` changes them.
+   */
+  readonly scopes?: readonly ScopeSpec[] | null;
+}
+
+/** What a scope checks out: a Datalog query (first find variable: entities), or a pull from one entity. */
+export type ScopeQuery =
+  | {
+      readonly query: string;
+      readonly inputs?: ReadonlyArray<string | number | boolean>;
+      /** Reference attributes to follow from the result entities (transitively). */
+      readonly follow?: readonly string[];
+      /** Let the server re-evaluate it at most this often (ms), trading freshness for load. */
+      readonly minIntervalMs?: number;
+    }
+  | { readonly pull: string; readonly entity: EntityId; readonly minIntervalMs?: number };
+
+export type ScopeSpec = ScopeQuery & { readonly name: string };
+
+export interface ScopeHandle {
+  readonly name: string;
+  drop(): Promise<void>;
 }
 
 export interface TransactOptions {
@@ -95,6 +119,13 @@ export interface DatsyncClient {
   /** The stable id of an eid, and back. */
   entityId(eid: Eid): EntityId | undefined;
   eid(entity: EntityLike): Eid | undefined;
+  /** The scopes declared: what the server sends this client (null: everything it may read). */
+  readonly scopes: readonly ScopeSpec[] | null;
+  /** Replaces the declared scopes; entities leaving every scope are evicted (pending writes stay). */
+  setScopes(scopes: readonly ScopeSpec[] | null): Promise<void>;
+  /** Declares (or redefines) one scope. */
+  scope(name: string, spec: ScopeQuery): Promise<ScopeHandle>;
+  dropScope(name: string): Promise<void>;
   /**
    * Resolves once every local write has been decided by the server and this
    * replica holds everything the server held when it was called.

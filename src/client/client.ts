@@ -26,7 +26,7 @@ import { Emitter } from '../emitter.js';
 import { analyzePull, analyzeQuery } from '../query/dependencies.js';
 import type { Schema } from '../schema.js';
 import { compileSchema } from '../schema.js';
-import type { ClientEvents, ClientOptions, DatsyncClient, EntityLike, TransactOptions } from './api.js';
+import type { ClientEvents, ClientOptions, DatsyncClient, EntityLike, ScopeHandle, ScopeQuery, ScopeSpec, TransactOptions } from './api.js';
 import type { AsOfPoint, ConflictInfo, HistoryItem } from './inspect.js';
 import { asOfDb, conflictInfos, historyItems } from './inspect.js';
 import { ConfirmedIntake } from './intake.js';
@@ -78,8 +78,14 @@ export async function createClient(options: ClientOptions): Promise<DatsyncClien
     pending,
     onError: (error) => client.emitError(error),
   });
-  const position = meta.serverPosition ?? (await storage.snapshot())?.position ?? 0;
-  const client = new Client(replica, storage, position, meta.logId ?? null, (offset) => {
+  // A snapshot stored just before a crash may be ahead of the stored position: it covers everything before it.
+  const position = Math.max(meta.serverPosition ?? 0, (await storage.snapshot())?.position ?? 0);
+  const scopes = options.scopes !== undefined ? options.scopes : ((meta.scopes as ScopeSpec[] | null | undefined) ?? null);
+  if (options.scopes !== undefined) {
+    checkScopes(options.scopes);
+    await storage.commit({ meta: { scopes: options.scopes } });
+  }
+  const client = new Client(replica, storage, position, meta.logId ?? null, scopes, (offset) => {
     clock.offset = offset;
   });
   if (options.url !== undefined) {
@@ -143,13 +149,22 @@ export class Client implements DatsyncClient {
   private sync: SyncConnection | undefined;
   private readonly setClockOffset: (offset: number) => void;
   private closed = false;
+  private declaredScopes: ScopeSpec[] | null;
   private readonly stopWatching: () => void;
   /** Storage work from other tabs is applied one change at a time, in order. */
   private external: Promise<void> = Promise.resolve();
 
-  constructor(replica: Replica, storage: Storage, position: number, logId: string | null, setClockOffset: (offset: number) => void) {
+  constructor(
+    replica: Replica,
+    storage: Storage,
+    position: number,
+    logId: string | null,
+    scopes: readonly ScopeSpec[] | null,
+    setClockOffset: (offset: number) => void,
+  ) {
     this.replica = replica;
     this.storage = storage;
+    this.declaredScopes = scopes === null ? null : [...scopes];
     this.setClockOffset = setClockOffset;
     this.intake = new ConfirmedIntake(replica, storage, this.events, position, logId);
     this.stopWatching =
@@ -181,6 +196,10 @@ export class Client implements DatsyncClient {
         outbox: () => this.outbox(),
         ownTransaction: (id) => intake.strong.get(id)?.tx ?? replica.state.pending().find((tx) => transactionId(tx) === id),
         receive: (records, rejections, through) => intake.receive(records, rejections, through),
+        scopes: () => this.declaredScopes,
+        specs: replica.schema.specs,
+        installSnapshot: (position, bytes) => intake.installSnapshot(position, bytes),
+        replaceRegisters: (position, entries) => intake.replaceRegisters(position, entries),
         adoptLog: (logId) => intake.adoptLog(logId),
         setClockOffset: this.setClockOffset,
         now: () => Date.now(),
@@ -190,6 +209,30 @@ export class Client implements DatsyncClient {
       options,
     );
     this.sync.start();
+  }
+
+  /** The scopes this client declared (null: everything it may read). */
+  get scopes(): readonly ScopeSpec[] | null {
+    return this.declaredScopes;
+  }
+
+  async setScopes(scopes: readonly ScopeSpec[] | null): Promise<void> {
+    this.ensureOpen();
+    checkScopes(scopes);
+    this.declaredScopes = scopes === null ? null : [...scopes];
+    await this.storage.commit({ meta: { scopes: this.declaredScopes } });
+    this.sync?.sendScopes(this.declaredScopes);
+  }
+
+  async scope(name: string, spec: ScopeQuery): Promise<ScopeHandle> {
+    const rest = (this.declaredScopes ?? []).filter((scope) => scope.name !== name);
+    await this.setScopes([...rest, { ...spec, name } as ScopeSpec]);
+    return { name, drop: () => this.dropScope(name) };
+  }
+
+  async dropScope(name: string): Promise<void> {
+    if (this.declaredScopes === null) return;
+    await this.setScopes(this.declaredScopes.filter((scope) => scope.name !== name));
   }
 
   /** Stops syncing (the client keeps working offline); `connect` starts again. */
@@ -429,6 +472,25 @@ export class Client implements DatsyncClient {
     this.replica.close();
     this.events.clear();
     await this.storage.close();
+  }
+}
+
+/** Scopes are checked by the server; here only their shape, so a typo fails at the call. */
+function checkScopes(scopes: readonly ScopeSpec[] | null): void {
+  if (scopes === null) return;
+  if (!Array.isArray(scopes)) throw new DatsyncError(ErrorCode.InvalidQuery, 'scopes must be a list (or null for everything readable)');
+  const names = new Set<string>();
+  for (const scope of scopes) {
+    if (typeof scope !== 'object' || scope === null || typeof scope.name !== 'string' || scope.name.length === 0) {
+      throw new DatsyncError(ErrorCode.InvalidQuery, 'every scope needs a name');
+    }
+    if (names.has(scope.name)) throw new DatsyncError(ErrorCode.InvalidQuery, `scope ${scope.name} is declared twice`);
+    names.add(scope.name);
+    if (!('query' in scope && typeof scope.query === 'string') && !('pull' in scope && typeof scope.pull === 'string')) {
+      throw new DatsyncError(ErrorCode.InvalidQuery, `scope ${scope.name} needs a query or a pull pattern`);
+    }
+    if ('query' in scope) analyzeQuery(scope.query);
+    else analyzePull(scope.pull);
   }
 }
 

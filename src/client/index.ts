@@ -15,7 +15,17 @@ export { pull as pullDb, q as queryDb } from '../datascript/index.js';
 export type { ProjectedDatom } from '../projection/projection.js';
 export type { AttributeInput, SchemaInput } from '../schema.js';
 export { ENTITY_ID_ATTR } from '../schema.js';
-export type { ClientEvents, ClientOptions, DatsyncClient, EntityLike, RejectedEvent, TransactOptions } from './api.js';
+export type {
+  ClientEvents,
+  ClientOptions,
+  DatsyncClient,
+  EntityLike,
+  RejectedEvent,
+  ScopeHandle,
+  ScopeQuery,
+  ScopeSpec,
+  TransactOptions,
+} from './api.js';
 export { createClient } from './client.js';
 export type { AsOfPoint, ConflictInfo, HistoryItem } from './inspect.js';
 export type { TxReport } from './replica.js';

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { Transaction, TxId } from '../../crdt/index.js';
-import { DatsyncError, ErrorCode, encodeState, isErrorCode, ReplicaState, transactionId } from '../../crdt/index.js';
+import type { Attr, EntityId, Slot, Transaction, TxId } from '../../crdt/index.js';
+import { DatsyncError, decodeRegisters, ErrorCode, encodeState, isErrorCode, ReplicaState, transactionId } from '../../crdt/index.js';
 import type { ExternalChange, LogRecord, Rejection, Storage } from '../../storage/contract.js';
 import type { Emitter } from '../emitter.js';
 import type { ClientEvents } from './api.js';
@@ -96,10 +96,7 @@ export class ConfirmedIntake {
     }
     flush();
     this.sinceSnapshot += records.length;
-    if (through > this.position) {
-      this.position = through;
-      this.events.emit('position', { position: through });
-    }
+    this.advance(through);
     for (const rejection of rejections) this.rejected(rejection);
     if (this.pendingCount !== before) this.events.emit('pending', { count: this.pendingCount });
     if (this.sinceSnapshot >= this.compactAfter && this.compacting === undefined) {
@@ -147,6 +144,39 @@ export class ConfirmedIntake {
         this.apply(records, [], last.position);
       }
     }
+  }
+
+  /**
+   * The server's snapshot of everything this replica may hold (partial
+   * replication): it replaces the confirmed state, and is stored as the
+   * snapshot at its position.
+   */
+  async installSnapshot(position: number, bytes: Uint8Array): Promise<void> {
+    const { context, registers } = decodeRegisters(bytes, this.replica.schema.specs);
+    const state = new ReplicaState(this.replica.schema.specs);
+    state.context.addAll(context);
+    for (const [entity, attribute, slot] of registers) state.setSlot(entity, attribute, slot);
+    await this.storage.putSnapshot({ state: bytes, position });
+    await this.storage.compact(position);
+    await this.storage.commit({ meta: { serverPosition: position } });
+    this.replica.replaceConfirmed(state);
+    this.sinceSnapshot = 0;
+    this.advance(position);
+  }
+
+  /** Registers this replica may now hold, or no longer hold; stored at once (as a snapshot). */
+  async replaceRegisters(position: number, entries: ReadonlyArray<readonly [EntityId, Attr, Slot | undefined]>): Promise<void> {
+    this.replica.replaceRegisters(entries);
+    this.advance(Math.max(position, this.position));
+    // What a replica may no longer hold must leave its storage too: the snapshot replaces the log.
+    await this.compact();
+    await this.storage.commit({ meta: { serverPosition: this.position } });
+  }
+
+  private advance(position: number): void {
+    if (position <= this.position) return;
+    this.position = position;
+    this.events.emit('position', { position });
   }
 
   /**

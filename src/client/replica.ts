@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Attr, DatomChange, EntityId, Hlc, ReplicaId, Transaction, TxId } from '../../crdt/index.js';
+import type { Attr, DatomChange, EntityId, Hlc, ReplicaId, Slot, Transaction, TxId } from '../../crdt/index.js';
 import {
   DatsyncError,
   ErrorCode,
@@ -211,6 +211,11 @@ export class Replica {
       for (const change of this.tentative.addTentative(tx)) changes.push(change);
     }
     return this.publish(changes);
+  }
+
+  /** Installs or evicts confirmed registers (partial replication decided by the server). */
+  replaceRegisters(entries: ReadonlyArray<readonly [EntityId, Attr, Slot | undefined]>): ProjectionReport {
+    return this.publish(this.tentative.replaceConfirmed(entries));
   }
 
   /** The authority accepted a local transaction. */

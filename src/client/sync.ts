@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { ReplicaId, Transaction, TxId } from '../../crdt/index.js';
-import { DatsyncError, ErrorCode, lastCounter } from '../../crdt/index.js';
+import type { Attr, AttributeSpecs, EntityId, ReplicaId, Slot, Transaction, TxId } from '../../crdt/index.js';
+import { DatsyncError, decodeRegisters, ErrorCode, lastCounter } from '../../crdt/index.js';
 import type { LogRecord } from '../../storage/contract.js';
 import type { ServerMessage } from '../protocol/index.js';
 import { CloseCode, DEFAULT_LIMITS, decodeServerMessage, encodeClientMessage, PROTOCOL_VERSION } from '../protocol/index.js';
@@ -68,6 +68,7 @@ export interface SyncHost {
   readonly logId: string | null;
   readonly issuedUpTo: number;
   readonly schemaFingerprint: string;
+  readonly specs: AttributeSpecs;
   /** Local transactions the server has not decided, oldest first. */
   outbox(): readonly Transaction[];
   /** Our own transaction by id (tentative or waiting in strong mode). */
@@ -77,6 +78,10 @@ export interface SyncHost {
     rejections: ReadonlyArray<{ txId: TxId; code: string; message: string }>,
     through: number,
   ): Promise<void>;
+  /** The scopes declared (null: everything this replica may read). */
+  scopes(): unknown;
+  installSnapshot(position: number, bytes: Uint8Array): Promise<void>;
+  replaceRegisters(position: number, entries: ReadonlyArray<readonly [EntityId, Attr, Slot | undefined]>): Promise<void>;
   adoptLog(logId: string): Promise<void>;
   setClockOffset(offsetMs: number): void;
   now(): number;
@@ -107,6 +112,7 @@ export class SyncConnection {
   private decided = 0;
   private head = 0;
   private pushedAfterLive = false;
+  private readonly snapshotParts: Uint8Array[] = [];
   private chain: Promise<void> = Promise.resolve();
   private pingId = 0;
   private readonly pongs = new Map<number, (head: number) => void>();
@@ -191,6 +197,7 @@ export class SyncConnection {
       issuedUpTo: host.issuedUpTo,
       schemaFingerprint: host.schemaFingerprint,
       token,
+      scopes: host.scopes(),
     });
   }
 
@@ -269,6 +276,12 @@ export class SyncConnection {
         );
         return;
       case 'error':
+        // Expired credentials: ask for fresh ones and go on (the server holds our pushes back meanwhile).
+        if (!message.fatal && message.error.code === ErrorCode.Unauthenticated && typeof this.options.token === 'function') {
+          const token = await this.options.token();
+          this.send(socket, { type: 'auth', token });
+          return;
+        }
         this.host.error(new DatsyncError(message.error.code, message.error.message));
         return;
       case 'pong': {
@@ -277,6 +290,35 @@ export class SyncConnection {
         this.pongs.delete(message.id);
         return;
       }
+      case 'snapshot': {
+        this.snapshotParts.push(message.part);
+        if (message.final) {
+          const parts = this.snapshotParts.splice(0, this.snapshotParts.length);
+          const bytes = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+          let at = 0;
+          for (const part of parts) {
+            bytes.set(part, at);
+            at += part.length;
+          }
+          await this.host.installSnapshot(message.position, bytes);
+        }
+        this.send(socket, { type: 'credit', batch: message.batch });
+        if (message.final && this.host.serverPosition >= this.head) this.becameLive(socket);
+        return;
+      }
+      case 'registers': {
+        const { registers } = decodeRegisters(message.state, this.host.specs);
+        await this.host.replaceRegisters(message.position, registers);
+        this.send(socket, { type: 'credit', batch: message.batch });
+        return;
+      }
+      case 'evict':
+        await this.host.replaceRegisters(
+          message.position,
+          message.pairs.map(([entity, attribute]) => [entity, attribute, undefined] as const),
+        );
+        this.send(socket, { type: 'credit', batch: message.batch });
+        return;
       default:
         message satisfies never;
     }
@@ -288,6 +330,8 @@ export class SyncConnection {
     this.host.setClockOffset(message.serverTime - this.host.now());
     this.attempts = 0;
     this.welcomed = true;
+    // A welcome (again, after renewed credentials) means: send what is undecided, whatever was sent before.
+    this.pushed.clear();
     this.decided = message.decided;
     this.head = message.head;
     this.setStatus(this.host.serverPosition >= message.head ? 'live' : 'catching-up');
@@ -314,6 +358,12 @@ export class SyncConnection {
       for (const tx of chunk) this.pushed.add(`${tx.replica}:${tx.counter}` as TxId);
       this.send(socket, { type: 'push', txs: chunk });
     }
+  }
+
+  /** Declares the scopes (the full list) to the server, when connected; hello carries them otherwise. */
+  sendScopes(scopes: unknown): void {
+    const socket = this.socket;
+    if (socket !== undefined && this.welcomed) this.send(socket, { type: 'scopes', scopes });
   }
 
   /** The server's log head, asked for now (rejects when offline). */

@@ -40,6 +40,39 @@ export function initDb(datoms: ReadonlyArray<readonly [Eid, string, unknown, num
   return datascript.init_db(datoms, schema) as Db;
 }
 
+/** A primitive value as DataScript's serialized form holds it. */
+export type SerializedValue = string | number | boolean;
+
+/**
+ * DataScript's serialized form of a database (`serializable` /
+ * `from_serializable`): the datoms in EAVT order, with the AEVT and AVET
+ * indexes as positions into them, so a database is restored without sorting.
+ */
+export interface SerializedDb {
+  readonly count: number;
+  readonly tx0: number;
+  readonly 'max-eid': number;
+  readonly 'max-tx': number;
+  /** The schema as EDN text, as DataScript prints it. */
+  readonly schema: string;
+  /** Attribute names; datoms name them by index. */
+  readonly attrs: readonly string[];
+  readonly keywords: readonly string[];
+  /** `[e, attribute index, value, tx - tx0]`, in EAVT order. */
+  readonly eavt: ReadonlyArray<readonly [Eid, number, SerializedValue, number]>;
+  readonly aevt: readonly number[];
+  readonly avet: readonly number[];
+}
+
+export function serializable(db: Db): SerializedDb {
+  return datascript.serializable(db) as unknown as SerializedDb;
+}
+
+/** Restores a database from its serialized form: no sorting, several times faster than `initDb`. */
+export function fromSerializable(serialized: SerializedDb): Db {
+  return datascript.from_serializable(serialized) as Db;
+}
+
 export function dbWith(db: Db, ops: readonly TxOp[]): Db {
   return datascript.db_with(db, ops) as Db;
 }
@@ -72,4 +105,9 @@ export function resolveEid(db: Db, entity: Eid | readonly [string, unknown]): Ei
   if (found === null) return null;
   const id = found.get(':db/id');
   return typeof id === 'number' ? id : null;
+}
+
+/** The database seen through a per-datom predicate (DataScript's `filter`): queries see only what passes. */
+export function filterDb(db: Db, keep: (datom: Datom) => boolean): Db {
+  return datascript.filter(db, (_db, datom) => keep(datom)) as Db;
 }

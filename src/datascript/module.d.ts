@@ -20,6 +20,8 @@ declare module 'datascript' {
     datoms(db: unknown, index: string, ...components: unknown[]): RawDatom[];
     entity(db: unknown, eid: unknown): RawEntity | null;
     filter(db: unknown, predicate: (db: unknown, datom: RawDatom) => boolean): unknown;
+    serializable(db: unknown): Record<string, unknown>;
+    from_serializable(serialized: object): unknown;
   }
   const datascript: DataScript;
   export default datascript;

@@ -20,6 +20,17 @@ import type { Push } from './messages/push.js';
 import { readPush, writePush } from './messages/push.js';
 import type { Records } from './messages/records.js';
 import { readRecords, writeRecords } from './messages/records.js';
+import type { Evict, Registers, Scopes, SnapshotPart } from './messages/scoping.js';
+import {
+  readEvict,
+  readRegisters,
+  readScopes,
+  readSnapshotPart,
+  writeEvict,
+  writeRegisters,
+  writeScopes,
+  writeSnapshotPart,
+} from './messages/scoping.js';
 import type { Auth, Credit, ErrorMessage, Ping, Pong, Reject } from './messages/small.js';
 import {
   readAuth,
@@ -45,12 +56,13 @@ export { DEFAULT_LIMITS } from './limits.js';
 export type { Hello } from './messages/hello.js';
 export type { Push } from './messages/push.js';
 export type { RecordEntry, Records } from './messages/records.js';
+export type { Evict, Registers, Scopes, SnapshotPart } from './messages/scoping.js';
 export type { Auth, Credit, ErrorMessage, Ping, Pong, Reject } from './messages/small.js';
 export type { Welcome } from './messages/welcome.js';
 export { PROTOCOL_VERSION } from './version.js';
 
-export type ClientMessage = Hello | Push | Credit | Ping | Auth;
-export type ServerMessage = Welcome | Records | Reject | ErrorMessage | Pong;
+export type ClientMessage = Hello | Push | Credit | Ping | Auth | Scopes;
+export type ServerMessage = Welcome | Records | Reject | ErrorMessage | Pong | SnapshotPart | Registers | Evict;
 
 export function encodeClientMessage(message: ClientMessage): Uint8Array {
   const encoder = new Encoder(64);
@@ -74,6 +86,10 @@ export function encodeClientMessage(message: ClientMessage): Uint8Array {
     case 'auth':
       encoder.uint8(Tag.Auth);
       writeAuth(encoder, message);
+      break;
+    case 'scopes':
+      encoder.uint8(Tag.Scopes);
+      writeScopes(encoder, message);
       break;
     default: {
       const never: never = message;
@@ -105,6 +121,18 @@ export function encodeServerMessage(message: ServerMessage): Uint8Array {
     case 'pong':
       encoder.uint8(Tag.Pong);
       writePong(encoder, message);
+      break;
+    case 'snapshot':
+      encoder.uint8(Tag.Snapshot);
+      writeSnapshotPart(encoder, message);
+      break;
+    case 'registers':
+      encoder.uint8(Tag.Registers);
+      writeRegisters(encoder, message);
+      break;
+    case 'evict':
+      encoder.uint8(Tag.Evict);
+      writeEvict(encoder, message);
       break;
     default: {
       const never: never = message;
@@ -154,6 +182,8 @@ export function decodeClientMessage(bytes: Uint8Array, limits: ProtocolLimits = 
       return whole(decoder, () => readPing(decoder));
     case Tag.Auth:
       return whole(decoder, () => readAuth(decoder));
+    case Tag.Scopes:
+      return whole(decoder, () => readScopes(decoder));
     default:
       throw new DatsyncError(ErrorCode.MalformedMessage, `unknown client message kind ${tag}`, { kind: tag });
   }
@@ -173,6 +203,12 @@ export function decodeServerMessage(bytes: Uint8Array, self: ReplicaId, limits: 
       return whole(decoder, () => readErrorMessage(decoder));
     case Tag.Pong:
       return whole(decoder, () => readPong(decoder));
+    case Tag.Snapshot:
+      return whole(decoder, () => readSnapshotPart(decoder));
+    case Tag.Registers:
+      return whole(decoder, () => readRegisters(decoder));
+    case Tag.Evict:
+      return whole(decoder, () => readEvict(decoder));
     default:
       throw new DatsyncError(ErrorCode.MalformedMessage, `unknown server message kind ${tag}`, { kind: tag });
   }

@@ -34,7 +34,7 @@ class Reader {
   }
 
   fail(message: string): never {
-    throw new DatsyncError(ErrorCode.InvalidTransaction, `cannot read EDN: ${message} at ${this.pos}`);
+    throw new DatsyncError(ErrorCode.InvalidQuery, `cannot read EDN: ${message} at ${this.pos}`);
   }
 
   private skip(): void {
@@ -150,4 +150,29 @@ export function isKeyword(form: Edn, name?: string): form is { kind: 'keyword'; 
 export function itemsOf(form: Edn): readonly Edn[] | undefined {
   if (typeof form !== 'object' || form === null) return undefined;
   return form.kind === 'vector' || form.kind === 'list' || form.kind === 'set' ? form.items : undefined;
+}
+
+/** Prints a form back as EDN text. */
+export function printEdn(form: Edn): string {
+  if (form === null) return 'nil';
+  if (typeof form === 'string') return JSON.stringify(form);
+  if (typeof form === 'number' || typeof form === 'boolean') return String(form);
+  switch (form.kind) {
+    case 'keyword':
+      return `:${form.name}`;
+    case 'symbol':
+      return form.name;
+    case 'vector':
+      return `[${form.items.map(printEdn).join(' ')}]`;
+    case 'list':
+      return `(${form.items.map(printEdn).join(' ')})`;
+    case 'set':
+      return `#{${form.items.map(printEdn).join(' ')}}`;
+    case 'map':
+      return `{${form.entries.map(([k, v]) => `${printEdn(k)} ${printEdn(v)}`).join(' ')}}`;
+    default: {
+      const never: never = form;
+      return never;
+    }
+  }
 }

@@ -6,16 +6,19 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { Transaction } from '../../crdt/index.js';
-import type { LogRecord, Storage } from '../../storage/contract.js';
-import type { Db } from '../datascript/index.js';
+import { DatsyncError, ErrorCode } from '../../crdt/index.js';
+import type { Storage } from '../../storage/contract.js';
+import { resolveEid } from '../datascript/index.js';
 import { Emitter } from '../emitter.js';
 import type { ProtocolLimits } from '../protocol/index.js';
 import { CloseCode, DEFAULT_LIMITS } from '../protocol/index.js';
 import type { SchemaInput } from '../schema.js';
-import { compileSchema } from '../schema.js';
+import { compileSchema, ENTITY_ID_ATTR } from '../schema.js';
 import type { WriteCheck } from './log.js';
 import { ServerLog } from './log.js';
+import type { CompiledReadRule, Permissions, ReadRule } from './permissions.js';
+import { compileReadRule, ruleFor } from './permissions.js';
+import type { SessionHooks } from './session.js';
 import { Session } from './session.js';
 import type { ConnectionInfo, Transport } from './transport.js';
 
@@ -26,10 +29,15 @@ export interface CoreOptions<Identity> {
   readonly authenticate?: (token: string | null, info: ConnectionInfo) => Identity | null | Promise<Identity | null>;
   /** A stable key for an identity (replica ids are bound to it); JSON of the identity by default. */
   readonly identityKey?: (identity: Identity) => string;
-  /** Decides whether a transaction may be written; true, or a reason to refuse. */
+  /**
+   * Who may read and write what. Required: nothing is readable or writable
+   * unless a rule says so; pass `allowAll` to allow everything, explicitly.
+   */
+  readonly permissions: Permissions<Identity>;
+  /** A further check on each whole transaction, after the write rules; true, or a reason to refuse. */
   readonly canWrite?: WriteCheck<Identity>;
-  /** What of each log record an identity may see (default: everything). */
-  readonly visible?: (identity: Identity, record: LogRecord, db: Db) => Transaction | null;
+  /** When an identity's credentials expire (ms since the epoch); by default its `exp` claim (s). */
+  readonly expiresAt?: (identity: Identity) => number | undefined;
   readonly limits?: Partial<ProtocolLimits>;
   /** How far ahead of the server's clock a transaction may be stamped (default 5 minutes). */
   readonly maxDriftMs?: number;
@@ -57,6 +65,43 @@ export interface SyncCore<Identity> {
   close(): Promise<void>;
 }
 
+function defaultIdentityKey(identity: unknown): string {
+  if (typeof identity === 'string') return identity;
+  const subject = (identity as { sub?: unknown } | null)?.sub;
+  return typeof subject === 'string' ? subject : JSON.stringify(identity);
+}
+
+function defaultExpiry(identity: unknown): number | undefined {
+  const exp = (identity as { exp?: unknown } | null)?.exp;
+  return typeof exp === 'number' ? exp * 1000 : undefined;
+}
+
+/** The write rules of `permissions`, per changed (entity, attribute), then the whole-transaction check. */
+function writeCheck<Identity>(permissions: Permissions<Identity>, extra: WriteCheck<Identity> | undefined): WriteCheck<Identity> {
+  return async (request) => {
+    const seen = new Set<string>();
+    for (const op of request.tx.ops) {
+      const key = `${op.entity}\u0000${op.attribute}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const rule = ruleFor(permissions.write, op.attribute);
+      if (rule === true) continue;
+      if (rule === undefined || rule === false) return `no rule allows writing ${op.attribute}`;
+      const verdict = rule.allow({
+        identity: request.identity,
+        entity: op.entity,
+        eidBefore: resolveEid(request.dbBefore, [ENTITY_ID_ATTR, op.entity]) ?? undefined,
+        eidAfter: resolveEid(request.dbAfter, [ENTITY_ID_ATTR, op.entity]) ?? undefined,
+        attribute: op.attribute,
+        dbBefore: request.dbBefore,
+        dbAfter: request.dbAfter,
+      });
+      if (verdict !== true) return typeof verdict === 'string' ? verdict : `writing ${op.attribute} here is not allowed`;
+    }
+    return extra === undefined ? true : extra(request);
+  };
+}
+
 export async function createSyncCore<Identity>(options: CoreOptions<Identity>): Promise<SyncCore<Identity>> {
   const schema = compileSchema(options.schema);
   const limits: ProtocolLimits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -65,24 +110,52 @@ export async function createSyncCore<Identity>(options: CoreOptions<Identity>): 
   const onError = (error: unknown): void => {
     events.emit('error', error);
   };
+  const permissions = options.permissions;
+  if (
+    typeof permissions !== 'object' ||
+    permissions === null ||
+    typeof permissions.read !== 'object' ||
+    typeof permissions.write !== 'object'
+  ) {
+    throw new DatsyncError(ErrorCode.InvalidSchema, 'permissions are required: { read, write } rules, or allowAll');
+  }
   const log = await ServerLog.open<Identity>({
     schema,
     storage: options.storage,
-    canWrite: options.canWrite ?? (() => true),
+    canWrite: writeCheck(permissions, options.canWrite),
     now,
     maxDriftMs: options.maxDriftMs ?? 5 * 60 * 1000,
     onError,
     randomId: () => randomBytes(12).toString('base64url'),
   });
   const authenticate = options.authenticate ?? (() => ({ anonymous: true }) as Identity);
-  const visible = options.visible ?? ((_identity: Identity, record: LogRecord) => record.tx);
   const sessions = new Set<Session<Identity>>();
-  const hooks = {
+  const readRules = new Map<string, CompiledReadRule<unknown>>();
+  const hooks: SessionHooks<Identity> = {
     log,
+    schema,
     limits,
     authenticate: async (token: string | null, info: ConnectionInfo) => authenticate(token, info),
-    identityKey: options.identityKey ?? ((identity: Identity) => (typeof identity === 'string' ? identity : JSON.stringify(identity))),
-    visible: (identity: Identity, record: LogRecord) => visible(identity, record, log.db),
+    identityKey: options.identityKey ?? defaultIdentityKey,
+    expiresAt: options.expiresAt ?? defaultExpiry,
+    readsEverything: permissions.read['*'] === true && Object.keys(permissions.read).length === 1,
+    source: {
+      projection: log.projection,
+      get db() {
+        return log.db;
+      },
+      readRule(attribute) {
+        let rule = readRules.get(attribute);
+        if (rule === undefined) {
+          rule = compileReadRule(ruleFor(permissions.read, attribute) as ReadRule<unknown> | undefined);
+          readRules.set(attribute, rule);
+        }
+        return rule;
+      },
+      slot: (entity, attribute) => log.state.confirmed.slot(entity, attribute),
+      attributesOf: (entity) => [...log.state.confirmed.attributesOf(entity)].map(([attribute]) => attribute),
+      registers: () => log.state.confirmed.registers(),
+    },
     onError,
     now,
   };

@@ -15,6 +15,11 @@ export { CloseCode, DEFAULT_LIMITS, PROTOCOL_VERSION } from '../protocol/index.j
 export type { AttributeInput, SchemaInput } from '../schema.js';
 export type { ServerEvents } from './core.js';
 export type { Outcome, WriteCheck, WriteRequest } from './log.js';
+export type { Permissions, ReadContext, ReadRule, WriteContext, WriteRule } from './permissions.js';
+export { allowAll } from './permissions.js';
+export type { ScopeDef, ScopeInput } from './scopes.js';
 export type { DatsyncServer, ServerOptions } from './server.js';
 export { createServer } from './server.js';
+export type { TokenIdentity, TokenOptions } from './tokens.js';
+export { signToken, tokenAuthenticator } from './tokens.js';
 export type { ConnectionInfo } from './transport.js';

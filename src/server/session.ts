@@ -1,37 +1,58 @@
 /**
- * One client connection: the handshake, then pushes in and records out.
+ * One client connection: the handshake, then pushes in and the stream out.
  *
- * Records go out through one loop for catch-up and live updates alike: it
- * sends the log after the client's position in batches and keeps at most a
- * few batches unacknowledged (credit-based back-pressure), so a slow or
- * long-offline client never makes the server hold the log in memory.
+ * The stream has two forms. A client that may read everything and declared
+ * no scopes is sent the log itself, catch-up and live alike, read page by
+ * page from the log. Every other client is sent state: a snapshot of what it
+ * may hold on connect, then, after each durable group of transactions, the
+ * group's ops filtered to the registers it holds, evictions and new
+ * registers (see `visibility.ts`). Either way at most a few batches are
+ * unacknowledged (credit-based back-pressure), so a slow or long-offline
+ * client never makes the server hold much for it.
  *
  * @module
  */
 import type { ErrorData, ReplicaId, Transaction } from '../../crdt/index.js';
-import { DatsyncError, ErrorCode, transactionId } from '../../crdt/index.js';
-import type { LogRecord } from '../../storage/contract.js';
+import { CausalContext, DatsyncError, ErrorCode, encodeRegisters, transactionId } from '../../crdt/index.js';
 import type { ClientMessage, ProtocolLimits, RecordEntry, ServerMessage } from '../protocol/index.js';
 import { CloseCode, decodeClientMessage, encodeServerMessage, PROTOCOL_VERSION } from '../protocol/index.js';
-import type { ServerLog } from './log.js';
+import type { Schema } from '../schema.js';
+import type { Appended, ServerLog } from './log.js';
+import type { CompiledScope } from './scopes.js';
+import { compileScope, MAX_SCOPES, parseScope } from './scopes.js';
 import type { ConnectionInfo, Transport } from './transport.js';
+import type { GroupOut, VisibilitySource } from './visibility.js';
+import { Visibility } from './visibility.js';
 
 export interface SessionHooks<Identity> {
   readonly log: ServerLog<Identity>;
+  readonly schema: Schema;
   readonly limits: ProtocolLimits;
   authenticate(token: string | null, info: ConnectionInfo): Promise<Identity | null>;
   /** A stable key for an identity: replica ids are bound to it. */
   identityKey(identity: Identity): string;
-  /** What of a record this client may see (the transaction, possibly filtered, or null). */
-  visible(identity: Identity, record: LogRecord): Transaction | null;
+  /** When an identity's credentials expire (ms), if they do. */
+  expiresAt(identity: Identity): number | undefined;
+  /** Every identity may read every attribute (`allowAll`): then unscoped clients get the log as is. */
+  readonly readsEverything: boolean;
+  readonly source: VisibilitySource;
   onError(error: unknown): void;
   now(): number;
 }
 
 /** Unacknowledged batches a client may have in flight. */
 const WINDOW = 4;
+/** Queued stream messages beyond which a lagging client is sent a fresh snapshot instead. */
+const MAX_QUEUE = 256;
 
 type Phase = 'handshake' | 'authenticating' | 'ready' | 'closed';
+
+/** A stream message waiting for a credit; `batch` is set when it is sent. */
+type Pending =
+  | { readonly type: 'records'; readonly entries: readonly RecordEntry[]; readonly through: number }
+  | { readonly type: 'snapshot'; readonly position: number; readonly final: boolean; readonly part: Uint8Array }
+  | { readonly type: 'registers'; readonly position: number; readonly state: Uint8Array }
+  | { readonly type: 'evict'; readonly position: number; readonly pairs: GroupOut['evict'] };
 
 export class Session<Identity> {
   private readonly transport: Transport;
@@ -39,9 +60,14 @@ export class Session<Identity> {
   private readonly info: ConnectionInfo;
   private phase: Phase = 'handshake';
   private identity: Identity | undefined;
+  private expiry: number | undefined;
+  private expiredNoticeSent = false;
   private replica: ReplicaId | undefined;
-  /** Last log position sent. */
+  /** Log form: the last log position sent. */
   private sent = 0;
+  /** State form: what the client may hold, and what waits to be sent. */
+  private visibility: Visibility | undefined;
+  private readonly queue: Pending[] = [];
   private batch = 0;
   private credits = WINDOW;
   private pumping = false;
@@ -51,7 +77,7 @@ export class Session<Identity> {
     this.transport = transport;
     this.info = info;
     this.hooks = hooks;
-    this.stopListening = hooks.log.events.on('appended', () => this.pump());
+    this.stopListening = hooks.log.events.on('appended', (group) => this.appended(group));
   }
 
   get replicaId(): ReplicaId | undefined {
@@ -118,6 +144,7 @@ export class Session<Identity> {
         this.fail({ code: ErrorCode.MalformedMessage, message: 'hello was already received' }, CloseCode.ProtocolError);
         return;
       case 'push':
+        if (this.expired()) return;
         for (const tx of message.txs) void this.push(tx).catch((error: unknown) => this.internal(error));
         return;
       case 'credit':
@@ -128,16 +155,52 @@ export class Session<Identity> {
         this.send({ type: 'pong', id: message.id, head: this.hooks.log.head });
         return;
       case 'auth':
-        void this.reauthenticate(message.token).catch((error: unknown) => this.internal(error));
+        void this.renew(message.token).catch((error: unknown) => this.internal(error));
+        return;
+      case 'scopes':
+        this.rescope(message.scopes);
         return;
       default:
         message satisfies never;
     }
   }
 
+  /** Whether the connection closed (read through a call: it can change while a handshake awaits). */
+  private isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+
   private internal(error: unknown): void {
     this.hooks.onError(error);
     this.fail({ code: ErrorCode.Internal, message: 'internal server error' }, CloseCode.InternalError);
+  }
+
+  /** Expired credentials stop reads and writes (without losing anything) until renewed. */
+  private expired(): boolean {
+    if (this.expiry === undefined || this.hooks.now() < this.expiry) return false;
+    if (!this.expiredNoticeSent) {
+      this.expiredNoticeSent = true;
+      this.send({
+        type: 'error',
+        error: { code: ErrorCode.Unauthenticated, message: 'the credentials expired: send new ones' },
+        fatal: false,
+      });
+    }
+    return true;
+  }
+
+  private parseScopes(value: unknown): CompiledScope[] | null {
+    if (value === null || value === undefined) return null;
+    if (!Array.isArray(value) || value.length > MAX_SCOPES) {
+      throw new DatsyncError(ErrorCode.InvalidQuery, `scopes must be a list of at most ${MAX_SCOPES}`);
+    }
+    const names = new Set<string>();
+    return value.map((item) => {
+      const def = parseScope(item, this.hooks.schema);
+      if (names.has(def.name)) throw new DatsyncError(ErrorCode.InvalidQuery, `scope ${def.name} is declared twice`);
+      names.add(def.name);
+      return compileScope(def);
+    });
   }
 
   private async handshake(hello: Extract<ClientMessage, { type: 'hello' }>): Promise<void> {
@@ -161,10 +224,20 @@ export class Session<Identity> {
       );
       return;
     }
+    let scopes: CompiledScope[] | null;
+    try {
+      scopes = this.parseScopes(hello.scopes);
+    } catch (error) {
+      this.fail(
+        error instanceof DatsyncError ? error.toJSON() : { code: ErrorCode.InvalidQuery, message: 'invalid scopes' },
+        CloseCode.ProtocolError,
+      );
+      return;
+    }
+    if (this.isClosed()) return;
     this.identity = identity;
+    this.expiry = this.hooks.expiresAt(identity);
     this.replica = hello.replicaId;
-    // A client following another log (or one ahead of ours) starts over from the beginning.
-    this.sent = hello.logId === log.logId && hello.position <= log.head ? hello.position : 0;
     this.phase = 'ready';
     this.send({
       type: 'welcome',
@@ -174,16 +247,85 @@ export class Session<Identity> {
       serverTime: Math.floor(this.hooks.now()),
       decided,
     });
+    if (this.hooks.readsEverything && scopes === null) {
+      // The log form: a client following another log (or one ahead of ours) starts over.
+      this.sent = hello.logId === log.logId && hello.position <= log.head ? hello.position : 0;
+    } else this.startState(scopes);
     this.pump();
   }
 
-  private async reauthenticate(token: string): Promise<void> {
+  /** Switches to the state form: a snapshot of what the client may hold now, then groups. */
+  private startState(scopes: CompiledScope[] | null): void {
+    const identity = this.identity;
+    const replica = this.replica;
+    if (identity === undefined || replica === undefined) return;
+    this.visibility = new Visibility(this.hooks.source, identity, this.hooks.identityKey(identity), replica, scopes);
+    this.queueSnapshot();
+  }
+
+  private queueSnapshot(): void {
+    const visibility = this.visibility;
+    if (visibility === undefined) return;
+    this.queue.length = 0;
+    const log = this.hooks.log;
+    const bytes = encodeRegisters(visibility.snapshot(), log.state.confirmed.context);
+    const size = Math.max(1024, Math.floor(this.hooks.limits.maxFrameBytes / 2));
+    for (let at = 0; at === 0 || at < bytes.length; at += size) {
+      const part = bytes.subarray(at, at + size);
+      this.queue.push({ type: 'snapshot', position: log.head, final: at + size >= bytes.length, part });
+    }
+  }
+
+  private rescope(value: unknown): void {
+    let scopes: CompiledScope[] | null;
+    try {
+      scopes = this.parseScopes(value);
+    } catch (error) {
+      this.send({
+        type: 'error',
+        error: error instanceof DatsyncError ? error.toJSON() : { code: ErrorCode.InvalidQuery, message: 'invalid scopes' },
+        fatal: false,
+      });
+      return;
+    }
+    if (this.visibility === undefined) this.startState(scopes);
+    else {
+      try {
+        this.enqueue(this.visibility.setScopes(scopes), this.hooks.log.head);
+      } catch (error) {
+        this.send({
+          type: 'error',
+          error: error instanceof DatsyncError ? error.toJSON() : { code: ErrorCode.InvalidQuery, message: 'a scope failed' },
+          fatal: false,
+        });
+      }
+    }
+    this.pump();
+  }
+
+  private async renew(token: string): Promise<void> {
     const identity = await this.hooks.authenticate(token, this.info);
-    if (identity === null) {
-      this.fail({ code: ErrorCode.Unauthenticated, message: 'the new credentials are not valid' }, CloseCode.Unauthenticated);
+    if (identity === null || this.identity === undefined || this.hooks.identityKey(identity) !== this.hooks.identityKey(this.identity)) {
+      this.fail(
+        { code: ErrorCode.Unauthenticated, message: 'the new credentials are not valid for this identity' },
+        CloseCode.Unauthenticated,
+      );
       return;
     }
     this.identity = identity;
+    this.expiry = this.hooks.expiresAt(identity);
+    this.expiredNoticeSent = false;
+    const log = this.hooks.log;
+    // A second welcome: the client sends again whatever it held back while expired.
+    const decided = this.replica === undefined ? 0 : await log.decided(this.replica);
+    this.send({
+      type: 'welcome',
+      version: PROTOCOL_VERSION,
+      logId: log.logId,
+      head: log.head,
+      serverTime: Math.floor(this.hooks.now()),
+      decided,
+    });
     this.pump();
   }
 
@@ -200,15 +342,54 @@ export class Session<Identity> {
       return;
     }
     const outcome = await this.hooks.log.submit(identity, tx);
-    // Accepted transactions come back through the records stream, in log order.
+    // Accepted transactions come back through the stream, in log order.
     if (!outcome.accepted) this.send({ type: 'reject', txId: transactionId(tx), error: outcome.error });
   }
 
-  /** Sends the next batches of the log, as the window allows. */
+  /** A durable group: the state form works out this client's share now, while the database shows it. */
+  private appended(group: readonly Appended[]): void {
+    const visibility = this.visibility;
+    if (this.phase === 'ready' && visibility !== undefined) {
+      try {
+        this.enqueue(visibility.advance(group), group[group.length - 1]?.record.position ?? this.hooks.log.head);
+      } catch (error) {
+        this.hooks.onError(error);
+        this.queueSnapshot();
+      }
+    }
+    this.pump();
+  }
+
+  private enqueue(out: GroupOut, position: number): void {
+    if (out.records.length > 0 || out.through > 0) {
+      const entries: RecordEntry[] = out.records.map((record) =>
+        'own' in record ? { position: record.position, own: transactionId(record.own), hidden: record.hidden } : record,
+      );
+      this.queue.push({ type: 'records', entries, through: Math.max(out.through, position) });
+    }
+    if (out.evict.length > 0) this.queue.push({ type: 'evict', position, pairs: out.evict });
+    if (out.install.length > 0) this.queue.push({ type: 'registers', position, state: encodeRegisters(out.install, new CausalContext()) });
+    // A client this far behind gets a fresh snapshot rather than an ever longer queue.
+    if (this.queue.length > MAX_QUEUE) this.queueSnapshot();
+  }
+
+  /** Sends what the window allows. */
   pump(): void {
-    if (this.pumping || this.phase !== 'ready' || this.credits <= 0 || this.sent >= this.hooks.log.head) return;
+    if (this.pumping || this.phase !== 'ready' || this.credits <= 0 || this.expired()) return;
+    if (this.visibility !== undefined) {
+      while (this.credits > 0 && this.queue.length > 0) {
+        const next = this.queue.shift() as Pending;
+        this.credits--;
+        const batch = ++this.batch;
+        if (next.type === 'records')
+          this.send({ type: 'records', batch, head: this.hooks.log.head, through: next.through, entries: next.entries });
+        else this.send({ ...next, batch });
+      }
+      return;
+    }
+    if (this.sent >= this.hooks.log.head) return;
     this.pumping = true;
-    void this.sendBatch()
+    void this.sendLogBatch()
       .catch((error: unknown) => this.internal(error))
       .finally(() => {
         this.pumping = false;
@@ -216,21 +397,16 @@ export class Session<Identity> {
       });
   }
 
-  private async sendBatch(): Promise<void> {
+  private async sendLogBatch(): Promise<void> {
     const log = this.hooks.log;
     const records = await log.read(this.sent, this.hooks.limits.maxBatchRecords);
-    const identity = this.identity;
     const last = records[records.length - 1];
-    if (last === undefined || identity === undefined || this.phase !== 'ready') return;
-    const entries: RecordEntry[] = [];
-    for (const record of records) {
-      if (record.tx.replica === this.replica) {
-        entries.push({ position: record.position, own: transactionId(record.tx) });
-        continue;
-      }
-      const tx = this.hooks.visible(identity, record);
-      if (tx !== null && tx.ops.length > 0) entries.push({ position: record.position, tx });
-    }
+    if (last === undefined || this.phase !== 'ready') return;
+    const entries: RecordEntry[] = records.map((record) =>
+      record.tx.replica === this.replica
+        ? { position: record.position, own: transactionId(record.tx) }
+        : { position: record.position, tx: record.tx },
+    );
     this.sent = last.position;
     this.credits--;
     this.send({ type: 'records', batch: ++this.batch, head: log.head, through: last.position, entries });

@@ -65,18 +65,21 @@ export class YRoom {
       this.broadcast(encoding.toUint8Array(encoder));
       options.onUpdate?.(update);
     });
-    this.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
-      const changed = [...added, ...updated, ...removed];
-      const member = this.members.get(origin as RoomSocket);
-      if (member !== undefined) {
-        for (const id of added) member.controls.add(id);
-        for (const id of removed) member.controls.delete(id);
-      }
-      const encoder = encoding.createEncoder();
-      encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
-      encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
-      this.broadcast(encoding.toUint8Array(encoder));
-    });
+    this.awareness.on(
+      'update',
+      ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+        const changed = [...added, ...updated, ...removed];
+        const member = this.members.get(origin as RoomSocket);
+        if (member !== undefined) {
+          for (const id of added) member.controls.add(id);
+          for (const id of removed) member.controls.delete(id);
+        }
+        const encoder = encoding.createEncoder();
+        encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
+        encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
+        this.broadcast(encoding.toUint8Array(encoder));
+      },
+    );
   }
 
   get size(): number {
@@ -118,11 +121,15 @@ export class YRoom {
       const decoder = decoding.createDecoder(message);
       const type = decoding.readVarUint(decoder);
       if (type === MESSAGE_SYNC) this.sync(socket, member, decoder);
-      else if (type === MESSAGE_AWARENESS) awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), socket);
+      else if (type === MESSAGE_AWARENESS)
+        awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), socket);
       else if (type === MESSAGE_QUERY_AWARENESS) {
         const encoder = encoding.createEncoder();
         encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
-        encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()]));
+        encoding.writeVarUint8Array(
+          encoder,
+          awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()]),
+        );
         socket.send(encoding.toUint8Array(encoder));
       }
     } catch (error) {

@@ -85,7 +85,7 @@ describe('readEdn', () => {
     ['a bad number', '1x'],
     ['nesting too deep', `${'['.repeat(100)}${']'.repeat(100)}`],
   ])('refuses %s with a DatsyncError naming the position', (_, text) => {
-    const error = thrown(() => readEdn(text), 'invalid-transaction');
+    const error = thrown(() => readEdn(text), 'invalid-query');
     expect(error.message).toMatch(/cannot read EDN: .* at \d+/);
   });
 

@@ -114,8 +114,8 @@ describe('analyzeQuery: find shapes', () => {
   });
 
   it('refuses text that is not EDN with a DatsyncError', () => {
-    thrown(() => analyzeQuery('[:find ?e :where [?e "a"'), 'invalid-transaction');
-    thrown(() => analyzeQuery('[:find ?e] extra'), 'invalid-transaction');
+    thrown(() => analyzeQuery('[:find ?e :where [?e "a"'), 'invalid-query');
+    thrown(() => analyzeQuery('[:find ?e] extra'), 'invalid-query');
   });
 });
 
@@ -154,6 +154,6 @@ describe('analyzePull', () => {
   );
 
   it('refuses text that is not EDN', () => {
-    thrown(() => analyzePull('["person/name"'), 'invalid-transaction');
+    thrown(() => analyzePull('["person/name"'), 'invalid-query');
   });
 });

@@ -9,6 +9,8 @@ import { createClient } from '../../src/client/client.js';
 import type { SocketFactory } from '../../src/client/sync.js';
 import { datoms } from '../../src/datascript/index.js';
 import type { SchemaInput } from '../../src/schema.js';
+import type { Permissions } from '../../src/server/permissions.js';
+import { allowAll } from '../../src/server/permissions.js';
 import type { DatsyncServer, ServerOptions } from '../../src/server/server.js';
 import { createServer } from '../../src/server/server.js';
 import type { Storage } from '../../storage/contract.js';
@@ -25,9 +27,9 @@ export const schema: SchemaInput = {
 export const NodeWebSocket: SocketFactory = WebSocket;
 
 export async function startServer<Identity = { readonly anonymous: true }>(
-  options: Partial<ServerOptions<Identity>> = {},
+  options: Omit<Partial<ServerOptions<Identity>>, 'permissions'> & { permissions?: Permissions<Identity> } = {},
 ): Promise<DatsyncServer & { url: string }> {
-  const server = await createServer<Identity>({ schema, storage: new MemoryStorage(), port: 0, ...options });
+  const server = await createServer<Identity>({ schema, storage: new MemoryStorage(), port: 0, permissions: allowAll, ...options });
   return Object.assign(server, { url: `ws://127.0.0.1:${server.port}/sync` });
 }
 

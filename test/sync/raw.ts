@@ -1,7 +1,7 @@
 /** A bare protocol client, for tests that need to send exactly what they choose. */
 import { WebSocket } from 'ws';
 import type { ReplicaId } from '../../crdt/index.js';
-import type { ClientMessage, ServerMessage } from '../../src/protocol/index.js';
+import type { ClientMessage, Hello, ServerMessage } from '../../src/protocol/index.js';
 import { decodeServerMessage, encodeClientMessage, PROTOCOL_VERSION } from '../../src/protocol/index.js';
 
 export interface RawConnection {
@@ -53,8 +53,8 @@ export async function rawConnect(url: string, self: ReplicaId): Promise<RawConne
   };
 }
 
-export function hello(replicaId: ReplicaId, extra: Partial<Extract<ClientMessage, { type: 'hello' }>> = {}): ClientMessage {
-  return {
+export function hello(replicaId: ReplicaId, extra: Partial<Hello> = {}): ClientMessage {
+  const base: Hello = {
     type: 'hello',
     version: PROTOCOL_VERSION,
     replicaId,
@@ -63,6 +63,7 @@ export function hello(replicaId: ReplicaId, extra: Partial<Extract<ClientMessage
     issuedUpTo: 0,
     schemaFingerprint: '',
     token: null,
-    ...extra,
+    scopes: null,
   };
+  return { ...base, ...extra, scopes: extra.scopes ?? null };
 }

@@ -142,7 +142,7 @@ describe('sync', () => {
     first.send({ type: 'push', txs: [tx] });
     first.send({ type: 'push', txs: [tx] });
     const records = await first.nextOf('records');
-    expect(records.entries).toEqual([{ position: 1, own: transactionId(tx) }]);
+    expect(records.entries).toEqual([{ position: 1, own: transactionId(tx), hidden: [] }]);
     first.close();
     // The acknowledgement was lost: the client sends it again on a new connection.
     const second = await rawConnect(server.url, writer.replicaId);

@@ -27,3 +27,18 @@ export function readOptionalString(decoder: Decoder, maxLength: number): string 
   if (value.length > maxLength) decoder.fail('string too long');
   return value;
 }
+
+/** A small JSON value (scope declarations): parsed with a size bound, checked by the receiver. */
+export function writeJson(encoder: Encoder, value: unknown): void {
+  encoder.string(JSON.stringify(value ?? null));
+}
+
+export function readJson(decoder: Decoder, maxLength: number): unknown {
+  const text = decoder.string();
+  if (text.length > maxLength) decoder.fail('JSON too long');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return decoder.fail('malformed JSON');
+  }
+}

@@ -8,7 +8,7 @@
 import type { Decoder, Encoder, ReplicaId } from '../../../crdt/index.js';
 import { DatsyncError, ErrorCode, isReplicaId } from '../../../crdt/index.js';
 import { PROTOCOL_VERSION } from '../version.js';
-import { readOptionalString, writeOptionalString } from './common.js';
+import { readJson, readOptionalString, writeJson, writeOptionalString } from './common.js';
 
 export interface Hello {
   readonly type: 'hello';
@@ -22,6 +22,8 @@ export interface Hello {
   readonly issuedUpTo: number;
   readonly schemaFingerprint: string;
   readonly token: string | null;
+  /** The scopes the client declares (checked by the server), or null for everything it may read. */
+  readonly scopes: unknown;
 }
 
 export function writeHello(encoder: Encoder, message: Hello): void {
@@ -32,6 +34,7 @@ export function writeHello(encoder: Encoder, message: Hello): void {
   encoder.varUint(message.issuedUpTo);
   encoder.string(message.schemaFingerprint);
   writeOptionalString(encoder, message.token);
+  writeJson(encoder, message.scopes);
 }
 
 export function readHello(decoder: Decoder): Hello {
@@ -54,5 +57,6 @@ export function readHello(decoder: Decoder): Hello {
     issuedUpTo: decoder.varUint(),
     schemaFingerprint: decoder.string(),
     token: readOptionalString(decoder, 16_384),
+    scopes: readJson(decoder, 256 * 1024),
   };
 }

@@ -13,4 +13,5 @@ export const Tag = {
   Pong: 68,
   Registers: 69,
   Evict: 70,
+  Snapshot: 71,
 } as const;
