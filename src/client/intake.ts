@@ -58,7 +58,8 @@ export class ConfirmedIntake {
     const last = Math.max(through, fresh[fresh.length - 1]?.position ?? 0, this.position);
     const decided = fresh.map((record) => transactionId(record.tx)).filter((id) => this.replica.state.isPending(id) || this.strong.has(id));
     await this.storage.commit({
-      log: fresh,
+      // A transaction of ours the server let us keep nothing of is an acknowledgement only, not a log record.
+      log: fresh.filter((record) => record.tx.ops.length > 0),
       outboxRemove: [...decided, ...rejections.map((r) => r.txId)],
       rejections,
       meta: { serverPosition: last, hlc: this.replica.author.clock.current },
@@ -77,6 +78,17 @@ export class ConfirmedIntake {
       if (record.position <= this.position) continue;
       const id = transactionId(record.tx);
       const waiter = this.strong.get(id);
+      if (record.tx.ops.length === 0) {
+        // Acknowledged, with nothing this replica may keep: the tentative write just goes.
+        flush();
+        if (this.replica.state.isPending(id)) this.replica.confirm(id, record.tx);
+        if (waiter !== undefined) {
+          this.strong.delete(id);
+          const db = this.replica.db;
+          waiter.resolve({ txId: id, tempids: waiter.tempids, entityIds: waiter.entityIds as TxReport['entityIds'], datoms: [], dbBefore: db, dbAfter: db });
+        }
+        continue;
+      }
       if (waiter === undefined) {
         batch.push(record.tx);
         continue;

@@ -218,9 +218,9 @@ export class Replica {
     return this.publish(this.tentative.replaceConfirmed(entries));
   }
 
-  /** The authority accepted a local transaction. */
-  confirm(id: TxId): ProjectionReport {
-    return this.publish(this.tentative.confirm(id));
+  /** The authority accepted a local transaction (keeping `applied` of it here, all of it by default). */
+  confirm(id: TxId, applied?: Transaction): ProjectionReport {
+    return this.publish(this.tentative.confirm(id, applied));
   }
 
   /** The authority refused a local transaction: it is rolled back everywhere it shows. */

@@ -109,6 +109,8 @@ export class SyncConnection {
   private attempts = 0;
   private retry: unknown;
   private welcomed = false;
+  /** The scopes the server last heard from us (by reference: the client replaces the list on each change). */
+  private declaredScopes: unknown = null;
   private decided = 0;
   private head = 0;
   private pushedAfterLive = false;
@@ -188,6 +190,7 @@ export class SyncConnection {
     const token = typeof option === 'function' ? await option() : (option ?? null);
     if (socket !== this.socket || socket.readyState !== OPEN) return;
     const host = this.host;
+    this.declaredScopes = host.scopes();
     this.send(socket, {
       type: 'hello',
       version: PROTOCOL_VERSION,
@@ -197,7 +200,7 @@ export class SyncConnection {
       issuedUpTo: host.issuedUpTo,
       schemaFingerprint: host.schemaFingerprint,
       token,
-      scopes: host.scopes(),
+      scopes: this.declaredScopes,
     });
   }
 
@@ -260,7 +263,12 @@ export class SyncConnection {
             throw new DatsyncError(ErrorCode.Internal, 'the server acknowledged a transaction this replica does not hold', {
               tx: entry.own,
             });
-          records.push({ position: entry.position, tx });
+          // What the server lets this replica keep of its own transaction (all of it, unless filtered).
+          const hidden = new Set(entry.hidden ?? []);
+          records.push({
+            position: entry.position,
+            tx: hidden.size === 0 ? tx : { ...tx, ops: tx.ops.filter((op) => !hidden.has(op.offset)) },
+          });
         }
         await this.host.receive(records, [], message.through);
         this.send(socket, { type: 'credit', batch: message.batch });
@@ -337,6 +345,8 @@ export class SyncConnection {
     this.setStatus(this.host.serverPosition >= message.head ? 'live' : 'catching-up');
     // What the server has not decided goes now; what it decided comes back in the catch-up.
     this.push(this.host.outbox().filter((tx) => tx.counter > this.decided));
+    // Scopes changed while the hello was on its way go now, before anything else is decided for them.
+    if (this.host.scopes() !== this.declaredScopes) this.sendScopes(this.host.scopes());
     if (this.current === 'live') this.becameLive(socket);
   }
 
@@ -363,7 +373,9 @@ export class SyncConnection {
   /** Declares the scopes (the full list) to the server, when connected; hello carries them otherwise. */
   sendScopes(scopes: unknown): void {
     const socket = this.socket;
-    if (socket !== undefined && this.welcomed) this.send(socket, { type: 'scopes', scopes });
+    if (socket === undefined || !this.welcomed) return;
+    this.declaredScopes = scopes;
+    this.send(socket, { type: 'scopes', scopes });
   }
 
   /** The server's log head, asked for now (rejects when offline). */

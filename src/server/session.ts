@@ -51,7 +51,7 @@ type Phase = 'handshake' | 'authenticating' | 'ready' | 'closed';
 type Pending =
   | { readonly type: 'records'; readonly entries: readonly RecordEntry[]; readonly through: number }
   | { readonly type: 'snapshot'; readonly position: number; readonly final: boolean; readonly part: Uint8Array }
-  | { readonly type: 'registers'; readonly position: number; readonly state: Uint8Array }
+  | { readonly type: 'registers'; readonly position: number; readonly install: GroupOut['install'] }
   | { readonly type: 'evict'; readonly position: number; readonly pairs: GroupOut['evict'] };
 
 export class Session<Identity> {
@@ -368,7 +368,7 @@ export class Session<Identity> {
       this.queue.push({ type: 'records', entries, through: Math.max(out.through, position) });
     }
     if (out.evict.length > 0) this.queue.push({ type: 'evict', position, pairs: out.evict });
-    if (out.install.length > 0) this.queue.push({ type: 'registers', position, state: encodeRegisters(out.install, new CausalContext()) });
+    if (out.install.length > 0) this.queue.push({ type: 'registers', position, install: out.install });
     // A client this far behind gets a fresh snapshot rather than an ever longer queue.
     if (this.queue.length > MAX_QUEUE) this.queueSnapshot();
   }
@@ -377,13 +377,19 @@ export class Session<Identity> {
   pump(): void {
     if (this.pumping || this.phase !== 'ready' || this.credits <= 0 || this.expired()) return;
     if (this.visibility !== undefined) {
+      const visibility = this.visibility;
       while (this.credits > 0 && this.queue.length > 0) {
         const next = this.queue.shift() as Pending;
         this.credits--;
         const batch = ++this.batch;
-        if (next.type === 'records')
-          this.send({ type: 'records', batch, head: this.hooks.log.head, through: next.through, entries: next.entries });
-        else this.send({ ...next, batch });
+        // Checked again as it leaves: what a later group took away since it was queued does not go out.
+        if (next.type === 'records') {
+          const entries = next.entries.flatMap((entry) => visibility.stillHeld(entry));
+          this.send({ type: 'records', batch, head: this.hooks.log.head, through: next.through, entries });
+        } else if (next.type === 'registers') {
+          const install = next.install.filter(([entity, attribute]) => visibility.holds(entity, attribute));
+          this.send({ type: 'registers', batch, position: next.position, state: encodeRegisters(install, new CausalContext()) });
+        } else this.send({ ...next, batch });
       }
       return;
     }

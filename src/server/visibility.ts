@@ -12,7 +12,8 @@
  *
  * @module
  */
-import type { Attr, DatomChange, EntityId, Op, Slot, Transaction } from '../../crdt/index.js';
+import type { Attr, DatomChange, EntityId, Op, Slot, Transaction, TxId } from '../../crdt/index.js';
+import { transactionId } from '../../crdt/index.js';
 import type { Db, Eid } from '../datascript/index.js';
 import { filterDb } from '../datascript/index.js';
 import type { Projection } from '../projection/projection.js';
@@ -37,6 +38,11 @@ export interface VisibilitySource {
 export type RecordOut =
   | { readonly position: number; readonly tx: Transaction }
   | { readonly position: number; readonly own: Transaction; readonly hidden: readonly number[] };
+
+/** A record entry as the protocol carries it. */
+export type RecordEntryOut =
+  | { readonly position: number; readonly tx: Transaction }
+  | { readonly position: number; readonly own: TxId; readonly hidden?: readonly number[] };
 
 export interface GroupOut {
   readonly records: readonly RecordOut[];
@@ -65,6 +71,8 @@ export class Visibility {
   private readonly held = new Map<EntityId, Set<Attr>>();
   /** Read decisions within one group (rules see one database per group). */
   private memo = new Map<string, boolean>();
+  /** The client's own queued transactions, whose hidden ops are worked out as they leave. */
+  private readonly ownTransactions = new Map<TxId, Transaction>();
 
   constructor(source: VisibilitySource, identity: unknown, identityKey: string, self: string, scopes: readonly CompiledScope[] | null) {
     this.source = source;
@@ -91,8 +99,26 @@ export class Visibility {
     return this.scopes === null || this.inScope.has(entity);
   }
 
-  private holds(entity: EntityId, attribute: Attr): boolean {
+  /** Whether the client holds (may hold) the register now. */
+  holds(entity: EntityId, attribute: Attr): boolean {
     return this.held.get(entity)?.has(attribute) === true;
+  }
+
+  /**
+   * A record entry as it may leave now: the ops of registers the client
+   * still holds (for its own transaction, the offsets it may not keep).
+   */
+  stillHeld(entry: RecordEntryOut): RecordEntryOut[] {
+    if ('own' in entry) {
+      const own = this.ownTransactions.get(entry.own);
+      if (own === undefined) return [entry];
+      this.ownTransactions.delete(entry.own);
+      const hidden = own.ops.filter((op) => !this.holds(op.entity, op.attribute)).map((op) => op.offset);
+      return [{ position: entry.position, own: entry.own, hidden }];
+    }
+    const ops = entry.tx.ops.filter((op) => this.holds(op.entity, op.attribute));
+    if (ops.length === 0) return [];
+    return [{ position: entry.position, tx: ops.length === entry.tx.ops.length ? entry.tx : { ...entry.tx, ops } }];
   }
 
   private hold(entity: EntityId, attribute: Attr): void {
@@ -188,6 +214,21 @@ export class Visibility {
     return { records: [], evict, install, through: 0 };
   }
 
+  /**
+   * Whether a scope reading `deps` may give another result after a group
+   * touching `touched`: scopes run on the readable database, so a change to
+   * what a read rule of `deps` depends on counts as much as a change to `deps`.
+   */
+  private mayChange(deps: ReadonlySet<string> | null, touched: ReadonlySet<string>): boolean {
+    if (deps === null) return true;
+    for (const attribute of deps) {
+      if (touched.has(attribute)) return true;
+      const ruleDeps = this.source.readRule(attribute as Attr).dependsOn;
+      if (ruleDeps === null || [...ruleDeps].some((a) => touched.has(a))) return true;
+    }
+    return false;
+  }
+
   /** What this client must receive for a durable group of records. */
   advance(group: readonly Appended[]): GroupOut {
     this.memo.clear();
@@ -206,8 +247,7 @@ export class Visibility {
     if (this.scopes !== null) {
       let db: Db | undefined;
       for (const state of this.scopes.values()) {
-        const deps = state.compiled.dependsOn;
-        if (deps !== null && ![...deps].some((a) => touchedAttributes.has(a))) continue;
+        if (!this.mayChange(state.compiled.dependsOn, touchedAttributes)) continue;
         db ??= this.readableDb();
         const diff = this.evaluate(state, db);
         for (const entity of diff.entered) left.has(entity) ? left.delete(entity) : entered.add(entity);
@@ -260,6 +300,7 @@ export class Visibility {
       if (tx.replica === this.self) {
         // The client holds its own ops already; it keeps in its confirmed state those it may hold.
         const hidden = tx.ops.filter((op) => !this.holds(op.entity, op.attribute)).map((op) => op.offset);
+        this.ownTransactions.set(transactionId(tx), tx);
         records.push({ position: record.position, own: tx, hidden });
         continue;
       }
