@@ -90,6 +90,12 @@ export interface SyncHost {
 }
 
 const OPEN = 1;
+
+/** Where the platform says when the network comes and goes (a browser window or worker). */
+interface NetworkEvents {
+  addEventListener(type: 'online' | 'offline', listener: () => void): void;
+  removeEventListener(type: 'online' | 'offline', listener: () => void): void;
+}
 /** Close codes after which reconnecting cannot help. */
 const fatalCodes = new Set<number>([CloseCode.ProtocolVersion, CloseCode.ReplicaReused]);
 
@@ -119,6 +125,7 @@ export class SyncConnection {
   private pingId = 0;
   private readonly pongs = new Map<number, (head: number) => void>();
   private readonly pushed = new Set<TxId>();
+  private unwatchNetwork: (() => void) | undefined;
 
   constructor(host: SyncHost, options: SyncOptions) {
     this.host = host;
@@ -138,16 +145,49 @@ export class SyncConnection {
 
   start(): void {
     this.stopped = false;
+    this.watchNetwork();
     if (this.socket === undefined && this.retry === undefined) this.connect();
   }
 
   stop(): void {
     this.stopped = true;
+    this.unwatchNetwork?.();
+    this.unwatchNetwork = undefined;
     if (this.retry !== undefined) this.scheduler.clearTimeout(this.retry);
     this.retry = undefined;
     this.socket?.close(CloseCode.Normal, 'client closed');
     this.socket = undefined;
     this.setStatus('offline');
+  }
+
+  /**
+   * Follows the browser's online and offline events: a socket whose network
+   * went away can stay open and silent for minutes, showing `live` while
+   * nothing gets through, so it is dropped at once; and when the network comes
+   * back there is no reason to wait out the backoff.
+   */
+  private watchNetwork(): void {
+    const target = globalThis as Partial<NetworkEvents>;
+    if (this.unwatchNetwork !== undefined || typeof target.addEventListener !== 'function') return;
+    const events = target as NetworkEvents;
+    const offline = (): void => {
+      const socket = this.socket;
+      if (socket === undefined) return;
+      this.closed(socket, CloseCode.GoingAway);
+      socket.close(CloseCode.Normal, 'network offline');
+    };
+    const online = (): void => {
+      if (this.stopped || this.socket !== undefined) return;
+      if (this.retry !== undefined) this.scheduler.clearTimeout(this.retry);
+      this.attempts = 0;
+      this.connect();
+    };
+    events.addEventListener('offline', offline);
+    events.addEventListener('online', online);
+    this.unwatchNetwork = () => {
+      events.removeEventListener('offline', offline);
+      events.removeEventListener('online', online);
+    };
   }
 
   private connect(): void {
