@@ -136,7 +136,11 @@ export function analyzeQuery(query: string): QueryAnalysis {
       if (inner?.some((x) => isSymbol(x, '%'))) into.all = true;
     } else if (section === 'where') clause(part, into);
   }
-  for (const element of find) {
+  // A pull may stand alone or inside a collection or tuple find: [(pull ?e [...]) ...].
+  const elements = find.flatMap((element) =>
+    typeof element === 'object' && element !== null && element.kind === 'vector' ? element.items : [element],
+  );
+  for (const element of elements) {
     const items = typeof element === 'object' && element !== null && element.kind === 'list' ? element.items : undefined;
     if (items !== undefined && items[0] !== undefined && isSymbol(items[0], 'pull')) {
       const pattern = items[items.length - 1];

@@ -60,6 +60,12 @@ describe('analyzeQuery: attributes', () => {
       '[:find (pull ?e ["person/name" {"person/friend" ["person/age"]}]) :where [?e "person/email"]]',
       ['person/age', 'person/email', 'person/friend', 'person/name'],
     ],
+    [
+      'a pull in a collection find',
+      '[:find [(pull ?e ["person/name" {"person/friend" ["person/age"]}]) ...] :where [?e "person/email"]]',
+      ['person/age', 'person/email', 'person/friend', 'person/name'],
+    ],
+    ['a pull in a tuple find', '[:find [?n (pull ?e ["person/age"])] :where [?e "person/name" ?n]]', ['person/age', 'person/name']],
     ['a pull on a named source', '[:find (pull $ ?e ["person/name"]) :in $ :where [?e "person/email"]]', ['person/email', 'person/name']],
     ['the map form of a query', '{:find [?n] :where [[?e "person/name" ?n]]}', ['person/name']],
     ['an entity-only pattern', '[:find ?e :where [?e "person/name"]]', ['person/name']],
