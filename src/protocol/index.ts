@@ -51,7 +51,7 @@ import type { Welcome } from './messages/welcome.js';
 import { readWelcome, writeWelcome } from './messages/welcome.js';
 
 export { CloseCode } from './close-codes.js';
-export type { ProtocolLimits } from './limits.js';
+export type { ProtocolLimits, RateLimit } from './limits.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export type { Hello } from './messages/hello.js';
 export type { Push } from './messages/push.js';

@@ -18,6 +18,7 @@ import type { ClientMessage, ProtocolLimits, RecordEntry, ServerMessage } from '
 import { CloseCode, decodeClientMessage, encodeServerMessage, PROTOCOL_VERSION } from '../protocol/index.js';
 import type { Schema } from '../schema.js';
 import type { Appended, ServerLog } from './log.js';
+import { ConnectionLimiter, identityLimitsOf, isDefaultAnonymous } from './rate-limit.js';
 import type { CompiledScope } from './scopes.js';
 import { compileScope, MAX_SCOPES, parseScope } from './scopes.js';
 import type { ConnectionInfo, Transport } from './transport.js';
@@ -71,12 +72,14 @@ export class Session<Identity> {
   private batch = 0;
   private credits = WINDOW;
   private pumping = false;
+  private readonly limiter: ConnectionLimiter;
   private readonly stopListening: () => void;
 
   constructor(transport: Transport, info: ConnectionInfo, hooks: SessionHooks<Identity>) {
     this.transport = transport;
     this.info = info;
     this.hooks = hooks;
+    this.limiter = new ConnectionLimiter(hooks.limits, hooks.now());
     this.stopListening = hooks.log.events.on('appended', (group) => this.appended(group));
   }
 
@@ -115,6 +118,12 @@ export class Session<Identity> {
 
   onFrame(frame: Uint8Array): void {
     if (this.phase === 'closed') return;
+    const now = this.hooks.now();
+    const tooMuch = this.limiter.frame(frame.length, now);
+    if (tooMuch !== null) {
+      this.rateLimited(tooMuch);
+      return;
+    }
     let message: ClientMessage;
     try {
       message = decodeClientMessage(frame, this.hooks.limits);
@@ -128,6 +137,14 @@ export class Session<Identity> {
             : CloseCode.ProtocolError;
       this.fail(data, code);
       return;
+    }
+    // A credit the server asked for is free: its rate is the server's own.
+    if (message.type !== 'credit' || this.credits >= WINDOW) {
+      const over = this.limiter.charge(message.type === 'push' ? message.txs.length : 0, now);
+      if (over !== null) {
+        this.rateLimited(over);
+        return;
+      }
     }
     if (this.phase === 'handshake') {
       if (message.type !== 'hello') {
@@ -168,6 +185,10 @@ export class Session<Identity> {
   /** Whether the connection closed (read through a call: it can change while a handshake awaits). */
   private isClosed(): boolean {
     return this.phase === 'closed';
+  }
+
+  private rateLimited(reason: string): void {
+    this.fail({ code: ErrorCode.RateLimited, message: `${reason}: slow down, reconnect later` }, CloseCode.RateLimited);
   }
 
   private internal(error: unknown): void {
@@ -238,6 +259,9 @@ export class Session<Identity> {
     this.identity = identity;
     this.expiry = this.hooks.expiresAt(identity);
     this.replica = hello.replicaId;
+    if (!isDefaultAnonymous(identity)) {
+      this.limiter.bind(identityLimitsOf(log, this.hooks.limits).get(this.hooks.identityKey(identity), this.hooks.now()));
+    }
     this.phase = 'ready';
     this.send({
       type: 'welcome',
