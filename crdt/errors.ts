@@ -63,6 +63,8 @@ export const ErrorCode = {
   Unavailable: 'unavailable',
   /** A draft operation failed (closed, too large, too many). */
   DraftFailed: 'draft-failed',
+  /** The entity changed since the draft was opened, in a field the draft changes too (see `draft.conflicts()`). */
+  DraftConflict: 'draft-conflict',
   /** An unexpected internal failure; a bug report is welcome. */
   Internal: 'internal',
 } as const;

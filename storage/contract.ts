@@ -77,15 +77,86 @@ export interface CommitBatch {
   readonly owners?: ReadonlyArray<{ readonly replica: ReplicaId; readonly owner: string }>;
 }
 
+/** Why a draft ended, kept where it was (a tombstone) so late editors learn it. */
+export interface DraftClosed {
+  /** `superseded`: the peer's draft ended and a newer one is open (why it ended is no longer known). */
+  readonly reason: 'committed' | 'discarded' | 'superseded';
+  /** The transaction a commit produced (none when the draft changed nothing). */
+  readonly txId?: string;
+  /** The entity a commit wrote (a new entity's id is known only then). */
+  readonly entity?: string;
+  /** Who closed it, as its presence named them. */
+  readonly by?: string;
+  readonly at: number;
+}
+
+/**
+ * A collaborative draft (docs/drafts.md) kept beside the data: the server
+ * keeps every open draft and a tombstone of each closed one, a client the
+ * drafts it edits (so they survive reloads and offline edits).
+ */
+export interface StoredDraft {
+  /** An entity id, or "new-…" for a draft of an entity that does not exist yet. */
+  readonly key: string;
+  /** Which draft of that key this is; each commit or discard ends one (0: opened offline, not yet shared). */
+  readonly generation: number;
+  /** The Yjs document (`Y.encodeStateAsUpdate`); empty once closed. */
+  readonly state: Uint8Array;
+  /** Server: the identity that opened this generation (drafts are counted per identity). */
+  readonly owner?: string;
+  readonly closed?: DraftClosed;
+  /** ms since the epoch. */
+  readonly updatedAt: number;
+}
+
+/** A stored draft without its document. */
+export type DraftSummary = Omit<StoredDraft, 'state'> & { readonly bytes: number };
+
 /** A change another process or tab made to the same storage (see `Storage.watch`). */
 export type ExternalChange =
   | { readonly kind: 'outbox-added'; readonly txs: readonly Transaction[] }
   | { readonly kind: 'log-appended'; readonly after: number }
   | { readonly kind: 'outbox-removed'; readonly txIds: readonly TxId[]; readonly rejections: readonly Rejection[] };
 
+/**
+ * The exclusive right to append to a log several server processes share
+ * (see `SharedLog`). While a turn is held no one else appends, so what is
+ * decided in it is judged against the log exactly as it stands at `head`.
+ */
+export interface AppendTurn {
+  /** The last log position as the turn began: every record up to it is committed and readable. */
+  readonly head: number;
+  /**
+   * Stores `batch` (its log records follow `head`) and ends the turn: atomic
+   * and durable as `Storage.commit`. When the connection broke while the
+   * commit was on its way, whether it took is unknown: the error then
+   * carries `details.outcome === 'unknown'`.
+   */
+  commit(batch: CommitBatch): Promise<void>;
+  /** Ends the turn without writing. */
+  release(): Promise<void>;
+}
+
+/**
+ * A log several server processes append to in one total order: appends
+ * take turns, and each process hears of what the others committed.
+ */
+export interface SharedLog {
+  /** Waits for the right to append (see `AppendTurn`). */
+  turn(): Promise<AppendTurn>;
+  /**
+   * Calls `listener` with the new head when another process may have
+   * appended, and with undefined when notices may have been missed (after a
+   * reconnect, and now and then for safety): then read the log to be sure.
+   */
+  watch(listener: (head: number | undefined) => void): () => void;
+}
+
 export interface Storage {
   /** A short name for messages, such as "indexeddb:tasks" or "sqlite:./data/datsync.db". */
   readonly name: string;
+  /** Present when several server processes share this log (PostgreSQL). */
+  readonly shared?: SharedLog;
   /**
    * Listens for changes other tabs or processes make to the same storage
    * (IndexedDB shared between tabs); adapters that cannot be shared omit it.
@@ -125,5 +196,11 @@ export interface Storage {
    * over from position 0 with its own unsent writes intact.
    */
   resetLog(): Promise<void>;
+  /** Stores a draft, replacing the one under the same key (drafts are not part of any commit batch). */
+  putDraft(draft: StoredDraft): Promise<void>;
+  draft(key: string): Promise<StoredDraft | undefined>;
+  deleteDraft(key: string): Promise<void>;
+  /** Every stored draft, without documents. */
+  drafts(): Promise<DraftSummary[]>;
   close(): Promise<void>;
 }

@@ -9,7 +9,7 @@
  */
 import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
 import { DatsyncError, ErrorCode, lastCounter, transactionId } from '../crdt/index.js';
-import type { CommitBatch, LogRecord, Meta, Rejection, Snapshot, Storage } from './contract.js';
+import type { CommitBatch, DraftSummary, LogRecord, Meta, Rejection, Snapshot, Storage, StoredDraft } from './contract.js';
 import { lacks, recordsToAppend, rejectedCounter } from './shared.js';
 
 /** The data behind one or more `MemoryStorage` handles. */
@@ -21,6 +21,7 @@ export class MemoryStore {
   readonly owners = new Map<ReplicaId, string>();
   meta: Meta = {};
   snapshot: Snapshot | undefined;
+  readonly drafts = new Map<string, StoredDraft>();
 }
 
 export class MemoryStorage implements Storage {
@@ -131,6 +132,22 @@ export class MemoryStorage implements Storage {
     data.byTx.clear();
     data.rejections.clear();
     data.snapshot = undefined;
+  }
+
+  async putDraft(draft: StoredDraft): Promise<void> {
+    this.data().drafts.set(draft.key, { ...draft, state: draft.state.slice() });
+  }
+
+  async draft(key: string): Promise<StoredDraft | undefined> {
+    return this.data().drafts.get(key);
+  }
+
+  async deleteDraft(key: string): Promise<void> {
+    this.data().drafts.delete(key);
+  }
+
+  async drafts(): Promise<DraftSummary[]> {
+    return [...this.data().drafts.values()].map(({ state, ...rest }) => ({ ...rest, bytes: state.length }));
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@
 import Database from 'better-sqlite3';
 import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
 import { DatsyncError, decodeTransactions, ErrorCode, encodeTransactions, lastCounter, parseTxId, transactionId } from '../crdt/index.js';
-import type { CommitBatch, LogRecord, Meta, Rejection, Snapshot, Storage } from './contract.js';
+import type { CommitBatch, DraftClosed, DraftSummary, LogRecord, Meta, Rejection, Snapshot, Storage, StoredDraft } from './contract.js';
 import { recordsToAppend } from './shared.js';
 
 /** Upgrade steps, one per layout version; step i brings the layout from version i to i + 1. */
@@ -35,6 +35,14 @@ const migrations: readonly string[] = [
    CREATE TABLE owners (replica TEXT PRIMARY KEY, owner TEXT NOT NULL);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, state BLOB NOT NULL);`,
+  `CREATE TABLE drafts (
+     key TEXT PRIMARY KEY,
+     generation INTEGER NOT NULL,
+     state BLOB NOT NULL,
+     owner TEXT,
+     closed TEXT,
+     updated_at INTEGER NOT NULL
+   );`,
 ];
 
 export const SQLITE_LAYOUT_VERSION = migrations.length;
@@ -42,6 +50,26 @@ export const SQLITE_LAYOUT_VERSION = migrations.length;
 interface LogRow {
   position: number;
   data: Uint8Array;
+}
+
+interface DraftRow {
+  key: string;
+  generation: number;
+  state?: Uint8Array;
+  bytes?: number;
+  owner: string | null;
+  closed: string | null;
+  updated_at: number;
+}
+
+function draftFields(row: DraftRow): Omit<StoredDraft, 'state'> {
+  return {
+    key: row.key,
+    generation: row.generation,
+    updatedAt: row.updated_at,
+    ...(row.owner === null ? {} : { owner: row.owner }),
+    ...(row.closed === null ? {} : { closed: JSON.parse(row.closed) as DraftClosed }),
+  };
 }
 
 function decodeOne(data: Uint8Array): Transaction {
@@ -92,6 +120,12 @@ function prepareStatements(db: Database.Database) {
     replicas: db.prepare('SELECT DISTINCT replica FROM log'),
     bindOwner: db.prepare('INSERT OR IGNORE INTO owners (replica, owner) VALUES (?, ?)'),
     owner: db.prepare('SELECT owner FROM owners WHERE replica = ?'),
+    putDraft: db.prepare(
+      'INSERT OR REPLACE INTO drafts (key, generation, state, owner, closed, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    draft: db.prepare('SELECT key, generation, state, owner, closed, updated_at FROM drafts WHERE key = ?'),
+    deleteDraft: db.prepare('DELETE FROM drafts WHERE key = ?'),
+    drafts: db.prepare('SELECT key, generation, length(state) AS bytes, owner, closed, updated_at FROM drafts'),
   };
 }
 
@@ -270,6 +304,37 @@ export class SqliteStorage implements Storage {
         this.db.exec('DELETE FROM log; DELETE FROM rejections; DELETE FROM snapshot;');
       })(),
     );
+  }
+
+  async putDraft(draft: StoredDraft): Promise<void> {
+    this.open();
+    wrap(this.name, 'store a draft', () =>
+      this.statements.putDraft.run(
+        draft.key,
+        draft.generation,
+        draft.state,
+        draft.owner ?? null,
+        draft.closed === undefined ? null : JSON.stringify(draft.closed),
+        draft.updatedAt,
+      ),
+    );
+  }
+
+  async draft(key: string): Promise<StoredDraft | undefined> {
+    this.open();
+    const row = wrap(this.name, 'read a draft', () => this.statements.draft.get(key) as DraftRow | undefined);
+    return row === undefined ? undefined : { ...draftFields(row), state: new Uint8Array(row.state ?? new Uint8Array()) };
+  }
+
+  async deleteDraft(key: string): Promise<void> {
+    this.open();
+    wrap(this.name, 'delete a draft', () => this.statements.deleteDraft.run(key));
+  }
+
+  async drafts(): Promise<DraftSummary[]> {
+    this.open();
+    const rows = wrap(this.name, 'read drafts', () => this.statements.drafts.all() as DraftRow[]);
+    return rows.map((row) => ({ ...draftFields(row), bytes: row.bytes ?? 0 }));
   }
 
   /** The query plan SQLite picks for the version-vector read (tests check it uses the index). */

@@ -8,6 +8,8 @@ import type { Storage } from '../../storage/contract.js';
 import type { Db, Eid } from '../datascript/index.js';
 import type { ProjectedDatom } from '../projection/projection.js';
 import type { SchemaInput } from '../schema.js';
+import type { Draft } from './draft.js';
+import type { OpenDraftOptions } from './drafts.js';
 import type { AsOfPoint, ConflictInfo, HistoryItem } from './inspect.js';
 import type { TxReport } from './replica.js';
 import type { Unsubscribe } from './subscriptions.js';
@@ -126,6 +128,12 @@ export interface DatsyncClient {
   /** Declares (or redefines) one scope. */
   scope(name: string, spec: ScopeQuery): Promise<ScopeHandle>;
   dropScope(name: string): Promise<void>;
+  /**
+   * Opens the collaborative draft of `entity` (null: of a new entity): shared
+   * live with co-editors, kept out of the views until `commit` turns it into
+   * one transaction. See docs/drafts.md.
+   */
+  openDraft(entity: EntityId | null, options?: OpenDraftOptions): Promise<Draft>;
   /**
    * Resolves once every local write has been decided by the server and this
    * replica holds everything the server held when it was called.

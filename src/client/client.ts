@@ -21,12 +21,16 @@ import {
 import type { LogRecord, Rejection, Storage } from '../../storage/contract.js';
 import { MemoryStorage } from '../../storage/memory.js';
 import type { Db, Eid } from '../datascript/index.js';
-import { pull as dsPull, q as dsQuery } from '../datascript/index.js';
+import { datoms, pull as dsPull, q as dsQuery } from '../datascript/index.js';
 import { Emitter } from '../emitter.js';
 import { analyzePull, analyzeQuery } from '../query/dependencies.js';
 import type { Schema } from '../schema.js';
-import { compileSchema } from '../schema.js';
+import { compileSchema, ENTITY_ID_ATTR } from '../schema.js';
 import type { ClientEvents, ClientOptions, DatsyncClient, EntityLike, ScopeHandle, ScopeQuery, ScopeSpec, TransactOptions } from './api.js';
+import type { Draft } from './draft.js';
+import type { DraftHost } from './draft-host.js';
+import type { OpenDraftOptions } from './drafts.js';
+import { createDraftHost, deliverPendingCloses, openDraft } from './drafts.js';
 import type { AsOfPoint, ConflictInfo, HistoryItem } from './inspect.js';
 import { asOfDb, conflictInfos, historyItems } from './inspect.js';
 import { ConfirmedIntake } from './intake.js';
@@ -147,6 +151,9 @@ export class Client implements DatsyncClient {
   private readonly events = new Emitter<ClientEvents>((error, name) => (name === 'error' ? reportUncaught(error) : this.emitError(error)));
   readonly intake: ConfirmedIntake;
   private sync: SyncConnection | undefined;
+  private syncOptions: SyncOptions | undefined;
+  private draftHostValue: DraftHost | undefined;
+  private readonly drafts = new Set<Draft>();
   private readonly setClockOffset: (offset: number) => void;
   private closed = false;
   private declaredScopes: ScopeSpec[] | null;
@@ -178,6 +185,7 @@ export class Client implements DatsyncClient {
   /** Starts syncing with a server. */
   connect(options: SyncOptions): void {
     this.sync?.stop();
+    this.syncOptions = options;
     const intake = this.intake;
     const replica = this.replica;
     this.sync = new SyncConnection(
@@ -209,6 +217,38 @@ export class Client implements DatsyncClient {
       options,
     );
     this.sync.start();
+    void deliverPendingCloses(this.draftHost()).catch((error: unknown) => this.emitError(error));
+  }
+
+  /**
+   * Opens the collaborative draft of `entity` (null: of a new entity), shared
+   * live with co-editors through the server and kept out of the views until
+   * committed. See docs/drafts.md.
+   */
+  async openDraft(entity: EntityId | null, options: OpenDraftOptions = {}): Promise<Draft> {
+    this.ensureOpen();
+    const draft = await openDraft(this.draftHost(), entity, options, (id) => {
+      const eid = this.replica.projection.existingEid(id);
+      if (eid === undefined) return [];
+      return [...new Set(datoms(this.replica.db, ':eavt', eid).map((d) => d.a))].filter((a) => a !== ENTITY_ID_ATTR);
+    });
+    this.drafts.add(draft);
+    return draft;
+  }
+
+  private draftHost(): DraftHost {
+    this.draftHostValue ??= createDraftHost({
+      storage: this.storage,
+      schema: this.replica.schema,
+      values: (entity, attribute) => this.replica.state.values(entity, attribute),
+      transact: (txData) => this.transact(txData, { confirmed: true }),
+      now: () => Date.now(),
+      error: (error) => this.emitError(error),
+      syncOptions: () => this.syncOptions,
+      online: () => this.status === 'live',
+      onStatus: (listener) => this.events.on('status', listener),
+    });
+    return this.draftHostValue;
   }
 
   /** The scopes this client declared (null: everything it may read). */
@@ -466,6 +506,7 @@ export class Client implements DatsyncClient {
     if (this.closed) return;
     this.closed = true;
     this.sync?.stop();
+    for (const draft of this.drafts) draft.stop();
     this.stopWatching();
     await this.external;
     await this.intake.close();

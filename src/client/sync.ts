@@ -13,6 +13,7 @@ import { DatsyncError, decodeRegisters, ErrorCode, lastCounter } from '../../crd
 import type { LogRecord } from '../../storage/contract.js';
 import type { ServerMessage } from '../protocol/index.js';
 import { CloseCode, DEFAULT_LIMITS, decodeServerMessage, encodeClientMessage, PROTOCOL_VERSION } from '../protocol/index.js';
+import { backoffDelay } from './backoff.js';
 
 export type ConnectionStatus = 'offline' | 'connecting' | 'catching-up' | 'live';
 
@@ -99,7 +100,7 @@ interface NetworkEvents {
 /** Close codes after which reconnecting cannot help. */
 const fatalCodes = new Set<number>([CloseCode.ProtocolVersion, CloseCode.ReplicaReused]);
 
-const defaultScheduler: Scheduler = {
+export const defaultScheduler: Scheduler = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
   random: Math.random,
@@ -276,10 +277,7 @@ export class SyncConnection {
 
   private scheduleReconnect(): void {
     if (this.stopped || this.retry !== undefined) return;
-    const initial = this.options.initialBackoffMs ?? 250;
-    const max = this.options.maxBackoffMs ?? 30_000;
-    // Full jitter: a crowd of clients reconnecting after an outage spreads out.
-    const delay = this.scheduler.random() * Math.min(max, initial * 2 ** this.attempts);
+    const delay = backoffDelay(this.attempts, this.options, () => this.scheduler.random());
     this.attempts = Math.min(this.attempts + 1, 30);
     this.retry = this.scheduler.setTimeout(() => this.connect(), delay);
   }
@@ -430,7 +428,8 @@ export class SyncConnection {
   }
 }
 
-function toBytes(data: unknown): Uint8Array | undefined {
+/** A WebSocket message as bytes (binary frames only). */
+export function toBytes(data: unknown): Uint8Array | undefined {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (data instanceof Uint8Array) return data;
   if (Array.isArray(data)) return undefined;

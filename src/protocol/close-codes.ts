@@ -26,5 +26,17 @@ export const CloseCode = {
   ReplicaReused: 4010,
   /** Too many messages; back off and reconnect. */
   RateLimited: 4029,
+  /** Drafts: the request names no valid draft, or a message was malformed. */
+  DraftBadRequest: 4400,
+  /** Drafts: the identity may neither edit nor watch this draft. */
+  DraftForbidden: 4403,
+  /** Drafts: nothing to watch (no draft of this entity is open). */
+  DraftNotFound: 4404,
+  /** Drafts: this draft was committed or discarded (the reason is JSON of `DraftClosed`). */
+  DraftClosed: 4410,
+  /** Drafts: the draft would exceed its size limit. */
+  DraftTooLarge: 4413,
+  /** Drafts: the identity has too many drafts open. */
+  DraftLimit: 4429,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -14,6 +14,8 @@ import type { ProtocolLimits } from '../protocol/index.js';
 import { CloseCode, DEFAULT_LIMITS } from '../protocol/index.js';
 import type { SchemaInput } from '../schema.js';
 import { compileSchema, ENTITY_ID_ATTR } from '../schema.js';
+import type { DraftLimits } from './drafts.js';
+import { DEFAULT_DRAFT_LIMITS, DraftHub } from './drafts.js';
 import type { WriteCheck } from './log.js';
 import { ServerLog } from './log.js';
 import type { CompiledReadRule, Permissions, ReadRule } from './permissions.js';
@@ -39,6 +41,8 @@ export interface CoreOptions<Identity> {
   /** When an identity's credentials expire (ms since the epoch); by default its `exp` claim (s). */
   readonly expiresAt?: (identity: Identity) => number | undefined;
   readonly limits?: Partial<ProtocolLimits>;
+  /** Bounds on collaborative drafts (size, count per identity, when idle rooms unload). */
+  readonly draftLimits?: Partial<DraftLimits>;
   /** How far ahead of the server's clock a transaction may be stamped (default 5 minutes). */
   readonly maxDriftMs?: number;
   readonly now?: () => number;
@@ -57,6 +61,8 @@ export interface Connection {
 
 export interface SyncCore<Identity> {
   readonly log: ServerLog<Identity>;
+  /** Collaborative drafts, served with the y-websocket protocol. */
+  readonly drafts: DraftHub<Identity>;
   readonly limits: ProtocolLimits;
   readonly events: Emitter<ServerEvents>;
   readonly connections: number;
@@ -159,9 +165,23 @@ export async function createSyncCore<Identity>(options: CoreOptions<Identity>): 
     onError,
     now,
   };
+  const drafts = new DraftHub<Identity>({
+    log,
+    schema,
+    storage: options.storage,
+    permissions,
+    readRule: (attribute) => hooks.source.readRule(attribute),
+    authenticate: hooks.authenticate,
+    identityKey: hooks.identityKey,
+    expiresAt: hooks.expiresAt,
+    limits: { ...DEFAULT_DRAFT_LIMITS, ...options.draftLimits },
+    now,
+    onError,
+  });
   let closing: Promise<void> | undefined;
   return {
     log,
+    drafts,
     limits,
     events,
     get connections() {
@@ -183,6 +203,7 @@ export async function createSyncCore<Identity>(options: CoreOptions<Identity>): 
     close() {
       closing ??= (async () => {
         await log.close();
+        await drafts.close();
         for (const session of sessions) session.close(CloseCode.GoingAway, 'server shutting down');
         sessions.clear();
         await options.storage.close();

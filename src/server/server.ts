@@ -21,6 +21,8 @@ export interface ServerOptions<Identity> extends Omit<CoreOptions<Identity>, 'st
   readonly httpServer?: HttpServer;
   /** The WebSocket path (default `/sync`). */
   readonly path?: string;
+  /** Where drafts are served with the y-websocket protocol: `<draftsPath>/<key>` (default `/drafts`). */
+  readonly draftsPath?: string;
 }
 
 export interface DatsyncServer {
@@ -82,14 +84,32 @@ export async function createServer<Identity = { readonly anonymous: true }>(opti
     socket.on('close', () => connection.closed());
     socket.on('error', () => undefined);
   });
+  const draftsPrefix = `${options.draftsPath ?? '/drafts'}/`;
+  const draftSockets = new WebSocketServer({ noServer: true, maxPayload: core.limits.maxFrameBytes });
+  draftSockets.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const key = decodeURIComponent(url.pathname.slice(draftsPrefix.length));
+    socket.binaryType = 'nodebuffer';
+    const roomSocket = {
+      send: (data: Uint8Array) => {
+        if (socket.readyState === socket.OPEN) socket.send(data);
+      },
+      close: (code: number, reason: string) => socket.close(code, reason),
+    };
+    const connection = core.drafts.connect(roomSocket, connectionInfo(request), key, url.searchParams);
+    socket.on('message', (data: Buffer) => connection.message(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+    socket.on('close', () => connection.closed());
+    socket.on('error', () => undefined);
+  });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname !== path) return; // another handler (drafts, the app) may take it
+    const target = url.pathname === path ? wss : url.pathname.startsWith(draftsPrefix) ? draftSockets : undefined;
+    if (target === undefined) return; // another handler (the app) may take it
     if (!accepting) {
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    target.handleUpgrade(request, socket, head, (ws) => target.emit('connection', ws, request));
   };
   const http =
     options.httpServer ??
@@ -125,6 +145,7 @@ export async function createServer<Identity = { readonly anonymous: true }>(opti
         if (options.httpServer === undefined) http.close();
         await core.close();
         wss.close();
+        draftSockets.close();
       })();
       return closing;
     },

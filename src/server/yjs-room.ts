@@ -39,6 +39,8 @@ export interface RoomOptions {
   readonly onUpdate?: (update: Uint8Array) => void;
   /** Called when a member's message was refused (too large, malformed). */
   readonly onRefused?: (reason: string) => void;
+  /** Asked before a member's document update is applied: a reason refuses it (and closes that member). */
+  readonly admitUpdate?: (update: Uint8Array) => { readonly code: number; readonly reason: string } | null;
 }
 
 export const ROOM_CLOSE_REFUSED = 4400;
@@ -150,13 +152,18 @@ export class YRoom {
     const update = decoding.readVarUint8Array(decoder);
     // A watcher may look but not touch.
     if (member.readOnly) return;
+    const refusal = this.options.admitUpdate?.(update);
+    if (refusal != null) {
+      this.refuse(socket, refusal.reason, refusal.code);
+      return;
+    }
     Y.applyUpdate(this.doc, update, socket);
   }
 
-  private refuse(socket: RoomSocket, reason: string): void {
+  private refuse(socket: RoomSocket, reason: string, code: number = ROOM_CLOSE_REFUSED): void {
     this.options.onRefused?.(reason);
     this.leave(socket);
-    socket.close(ROOM_CLOSE_REFUSED, reason.slice(0, 120));
+    socket.close(code, reason.slice(0, 120));
   }
 
   /** A connection went away: its presence goes with it. */

@@ -235,6 +235,44 @@ export function storageContract(factory: AdapterFactory): void {
       await s.close();
     });
 
+    it('keeps drafts by key, replaces them whole, lists them without documents, and keeps them across a reopen', async () => {
+      const s = await factory.create();
+      expect(await s.draft('R.1')).toBeUndefined();
+      expect(await s.drafts()).toEqual([]);
+      await s.putDraft({ key: 'R.1', generation: 1, state: new Uint8Array([1, 2, 3]), owner: 'ann', updatedAt: 10 });
+      await s.putDraft({ key: 'new-abc', generation: 0, state: new Uint8Array([4]), updatedAt: 11 });
+      await s.putDraft({
+        key: 'R.1',
+        generation: 2,
+        state: new Uint8Array(),
+        owner: 'ben',
+        closed: { reason: 'committed', txId: 'R:5', entity: 'R.1', by: 'Ben', at: 12 },
+        updatedAt: 12,
+      });
+      const again = await factory.reopen(s);
+      expect(await again.draft('R.1')).toEqual({
+        key: 'R.1',
+        generation: 2,
+        state: new Uint8Array(),
+        owner: 'ben',
+        closed: { reason: 'committed', txId: 'R:5', entity: 'R.1', by: 'Ben', at: 12 },
+        updatedAt: 12,
+      });
+      expect(await again.draft('new-abc')).toEqual({ key: 'new-abc', generation: 0, state: new Uint8Array([4]), updatedAt: 11 });
+      const listed = (await again.drafts()).sort((a, b) => (a.key < b.key ? -1 : 1));
+      expect(listed).toEqual([
+        { key: 'R.1', generation: 2, bytes: 0, owner: 'ben', closed: expect.objectContaining({ reason: 'committed' }), updatedAt: 12 },
+        { key: 'new-abc', generation: 0, bytes: 1, updatedAt: 11 },
+      ]);
+      await again.deleteDraft('new-abc');
+      await again.deleteDraft('absent');
+      expect(await again.draft('new-abc')).toBeUndefined();
+      // Drafts are beside the log: a reset keeps them.
+      await again.resetLog();
+      expect((await again.drafts()).map((d) => d.key)).toEqual(['R.1']);
+      await again.close();
+    });
+
     it('handles a large batch', async () => {
       const s = await factory.create();
       const many = Array.from({ length: 1000 }, (_, i) => tx(R1, i * 10 + 1, 10));
