@@ -217,6 +217,7 @@ export class Client implements DatsyncClient {
       options,
     );
     this.sync.start();
+    for (const draft of this.drafts) draft.resume();
     void deliverPendingCloses(this.draftHost()).catch((error: unknown) => this.emitError(error));
   }
 
@@ -233,6 +234,7 @@ export class Client implements DatsyncClient {
       return [...new Set(datoms(this.replica.db, ':eavt', eid).map((d) => d.a))].filter((a) => a !== ENTITY_ID_ATTR);
     });
     this.drafts.add(draft);
+    void draft.ended.then(() => this.drafts.delete(draft));
     return draft;
   }
 
@@ -278,6 +280,7 @@ export class Client implements DatsyncClient {
   /** Stops syncing (the client keeps working offline); `connect` starts again. */
   disconnect(): void {
     this.sync?.stop();
+    for (const draft of this.drafts) draft.pause();
   }
 
   /** Local writes the server has not decided, oldest first (every tab's, so none is stranded). */

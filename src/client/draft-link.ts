@@ -392,6 +392,24 @@ export class DraftLink {
     if (this.channel === undefined) void this.startChannel(false);
   }
 
+  /** The client went offline on purpose: stop talking to the server, keep everything else. */
+  pause(): void {
+    this.stopOnline?.();
+    this.stopOnline = undefined;
+    this.channel?.stop();
+    this.channel = undefined;
+  }
+
+  /** The client connected again. */
+  resume(): void {
+    if (this.channel !== undefined || this.stopOnline !== undefined) return;
+    if (this.closedInfo !== undefined) {
+      if (this.generation > 0) void this.startChannel(false);
+      return;
+    }
+    this.connect();
+  }
+
   /** Stops syncing; the stored draft stays. */
   leave(): void {
     this.stopOnline?.();

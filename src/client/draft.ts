@@ -371,6 +371,21 @@ export class Draft {
     this.link.leave();
   }
 
+  /** @internal the client disconnected, or connected again. */
+  pause(): void {
+    this.link.pause();
+  }
+
+  /** @internal */
+  resume(): void {
+    this.link.resume();
+  }
+
+  /** @internal resolves once this client has nothing more to do for the draft. */
+  get ended(): Promise<void> {
+    return this.link.ended;
+  }
+
   private notify(): void {
     for (const listener of [...this.listeners]) this.host.safely(listener);
   }

@@ -194,7 +194,13 @@ describe('collaborative drafts', () => {
     const reopened = await ann.openDraft(id, { fields: ['task/title'] });
     expect(reopened.value('task/title')).toBe('Shared (ann offline)');
     expect(reopened.shared).toBe(true);
-    ann.connect({ url: server.url, token: 'token-ann', WebSocket: (await import('ws')).WebSocket, initialBackoffMs: 20, maxBackoffMs: 200 });
+    ann.connect({
+      url: server.url,
+      token: 'token-ann',
+      WebSocket: (await import('ws')).WebSocket,
+      initialBackoffMs: 20,
+      maxBackoffMs: 200,
+    });
     const merged = 'Ben: Shared (ann offline)';
     await until(reopened, () => reopened.value('task/title') === merged);
     await until(b, () => b.value('task/title') === merged);
@@ -211,7 +217,13 @@ describe('collaborative drafts', () => {
     const a = await ann.openDraft(id, { fields: ['task/title', 'task/done'] });
     expect(a.shared).toBe(false);
     a.set('task/done', true);
-    ann.connect({ url: server.url, token: 'token-ann', WebSocket: (await import('ws')).WebSocket, initialBackoffMs: 20, maxBackoffMs: 200 });
+    ann.connect({
+      url: server.url,
+      token: 'token-ann',
+      WebSocket: (await import('ws')).WebSocket,
+      initialBackoffMs: 20,
+      maxBackoffMs: 200,
+    });
     await until(a, () => a.shared && a.status === 'live');
     await until(b, () => b.value('task/done') === true);
     expect(a.value('task/title')).toBe('Offline opened');
