@@ -85,7 +85,14 @@ export class ConfirmedIntake {
         if (waiter !== undefined) {
           this.strong.delete(id);
           const db = this.replica.db;
-          waiter.resolve({ txId: id, tempids: waiter.tempids, entityIds: waiter.entityIds as TxReport['entityIds'], datoms: [], dbBefore: db, dbAfter: db });
+          waiter.resolve({
+            txId: id,
+            tempids: waiter.tempids,
+            entityIds: waiter.entityIds as TxReport['entityIds'],
+            datoms: [],
+            dbBefore: db,
+            dbAfter: db,
+          });
         }
         continue;
       }
