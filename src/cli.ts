@@ -3,11 +3,14 @@
  * The `datsync` command.
  *
  *   datsync --version
- *   datsync serve [--port 8080] [--host 127.0.0.1] [--data ./data] [--schema FILE]
+ *   datsync serve [--port 8080] [--host 127.0.0.1] [--data ./data] [--schema FILE | --config FILE]
  *
  * `serve` runs the sync server on SQLite in the data directory until SIGTERM
  * or SIGINT, then shuts down gracefully: it stops accepting, finishes the
- * commits in flight and closes every socket with code 1001.
+ * commits in flight and closes every socket with code 1001. With `--config`
+ * (a module: schema, permissions, authentication, an app to serve; see
+ * docs/app.md) it runs an application for real; without, `--allow-all` is
+ * required.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -15,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SqliteStorage } from '../storage/sqlite.js';
 import type { SchemaInput } from './schema.js';
+import { serveApp } from './serve/app.js';
+import { loadConfig } from './serve/config.js';
 import { allowAll } from './server/permissions.js';
 import { createServer } from './server/server.js';
 import { VERSION } from './version.js';
@@ -22,7 +27,7 @@ import { VERSION } from './version.js';
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function usage(): string {
-  return 'usage: datsync --version | datsync serve [--port N] [--host H] [--data DIR] [--schema FILE]';
+  return 'usage: datsync --version | datsync serve [--port N] [--host H] [--data DIR] [--schema FILE | --config FILE]';
 }
 
 async function serve(args: readonly string[]): Promise<void> {
@@ -32,25 +37,43 @@ async function serve(args: readonly string[]): Promise<void> {
       port: { type: 'string', default: process.env.PORT ?? '8080' },
       host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
       data: { type: 'string', default: process.env.DATSYNC_DATA ?? './data' },
-      schema: { type: 'string', default: join(packageRoot, 'examples', 'tasks', 'schema.json') },
+      schema: { type: 'string' },
+      config: { type: 'string' },
       'allow-all': { type: 'boolean', default: false },
     },
     strict: true,
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${values.port}`);
-  const schema = JSON.parse(readFileSync(resolve(values.schema), 'utf8')) as SchemaInput;
+  const config = values.config === undefined ? undefined : await loadConfig(values.config);
+  if (config !== undefined && (values.schema !== undefined || values['allow-all'])) {
+    throw new Error('--config gives the schema and the permissions: leave out --schema and --allow-all');
+  }
+  if (config === undefined && !values['allow-all']) {
+    throw new Error(
+      'no permissions given: pass --config FILE, or --allow-all to let every client read and write everything (development only)',
+    );
+  }
   mkdirSync(values.data, { recursive: true });
   const storagePath = join(values.data, 'datsync.db');
-  if (!values['allow-all']) {
-    throw new Error('no permissions given: pass --allow-all to let every client read and write everything (development only)');
+  const storage = new SqliteStorage(storagePath);
+  const onError = (error: unknown): void => console.error('datsync:', error);
+  let close: () => Promise<void>;
+  if (config !== undefined) {
+    const app = await serveApp({ config, dataDir: values.data, storage, port, host: values.host, onError });
+    close = app.close;
+    console.log(`datsync ${VERSION} serving ${app.url} (sync: ${app.url.replace(/^http/, 'ws')}sync, log: ${storagePath})`);
+  } else {
+    const schemaPath = values.schema ?? join(packageRoot, 'examples', 'tasks', 'schema.json');
+    const schema = JSON.parse(readFileSync(resolve(schemaPath), 'utf8')) as SchemaInput;
+    const server = await createServer({ schema, storage, port, host: values.host, permissions: allowAll });
+    server.on('error', onError);
+    close = server.close;
+    console.log(`datsync ${VERSION} serving on ws://${values.host}:${server.port}/sync (log: ${storagePath})`);
   }
-  const server = await createServer({ schema, storage: new SqliteStorage(storagePath), port, host: values.host, permissions: allowAll });
-  server.on('error', (error) => console.error('datsync:', error));
-  console.log(`datsync ${VERSION} serving on ws://${values.host}:${server.port}/sync (log: ${storagePath})`);
   const shutdown = (signal: string): void => {
     console.log(`datsync: ${signal}, shutting down`);
-    server.close().then(
+    close().then(
       () => process.exit(0),
       (error: unknown) => {
         console.error('datsync: shutdown failed', error);

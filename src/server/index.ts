@@ -9,6 +9,8 @@ export type { CommitBatch, LogRecord, Meta, Rejection, Snapshot, Storage } from 
 export { MemoryStorage, MemoryStore } from '../../storage/memory.js';
 export { SqliteStorage } from '../../storage/sqlite.js';
 export type { Datom, Db, Eid } from '../datascript/index.js';
+/** Query and pull the databases hooks receive (`dbBefore`/`dbAfter` of a write rule, `server.db()`). */
+export { pull as pullDb, q as queryDb } from '../datascript/index.js';
 export type { ProjectedDatom } from '../projection/projection.js';
 export type { ProtocolLimits } from '../protocol/index.js';
 export { CloseCode, DEFAULT_LIMITS, PROTOCOL_VERSION } from '../protocol/index.js';
