@@ -1,6 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // A `datsync serve --config` module imports the package by name; tests run it against the sources.
+  resolve: { alias: { 'datsync/server': fileURLToPath(new URL('./src/server/index.ts', import.meta.url)) } },
   test: {
     include: ['test/**/*.test.ts', 'property-tests/**/*.prop.ts'],
     setupFiles: ['property-tests/setup.ts'],

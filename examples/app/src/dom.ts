@@ -1,0 +1,30 @@
+/**
+ * A few lines instead of a framework: build elements, and replace a node's
+ * children while keeping focus where the user had it.
+ */
+type Child = Node | string | null | undefined | false;
+type Props = Record<string, string | number | boolean | null | undefined | ((event: Event) => void)>;
+
+/** `h('button', { type: 'button', onclick }, 'Save')`: attributes, `on*` listeners, children. */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (typeof value === 'function') element.addEventListener(name.slice(2), value);
+    else if (value === true) element.setAttribute(name, '');
+    else if (value !== false && value !== null && value !== undefined) element.setAttribute(name, String(value));
+  }
+  element.append(...children.filter((child): child is Node | string => child !== null && child !== undefined && child !== false));
+  return element;
+}
+
+/**
+ * Replaces `parent`'s children. If focus was inside, it goes back to the new
+ * element with the same `data-key` (re-rendering a list must not throw the
+ * keyboard user back to the top of the page).
+ */
+export function replaceChildren(parent: Element, children: readonly Node[]): void {
+  const active = document.activeElement;
+  const key = active instanceof HTMLElement && parent.contains(active) ? active.dataset.key : undefined;
+  parent.replaceChildren(...children);
+  if (key !== undefined) parent.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`)?.focus();
+}

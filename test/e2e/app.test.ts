@@ -1,0 +1,149 @@
+/**
+ * The example app (issue 8), end to end in Chromium: two people at two
+ * browsers edit one board; one goes offline, edits, reloads with no network
+ * and finds the app and the data, comes back and both converge; concurrent
+ * edits of one field show the same winner and a conflict marker on both
+ * sides until someone picks a value; a private task never reaches the user
+ * who may not read it, neither the page nor IndexedDB.
+ *
+ * Waits are on the DOM (Playwright's locators), never on time. Screenshots
+ * go to test-results/app/.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningChromium } from '../browser/chromium.js';
+import { browserAvailable, startChromium } from '../browser/chromium.js';
+import type { AppUnderTest, Person } from './app-harness.js';
+import { addTask, boardOf, cardById, cardByTitle, indexedDbMentions, openTask, SHOTS, signIn, startApp, statusIs } from './app-harness.js';
+
+const publicCards = (board: string[][]): string[][] => board.filter(([, , , marks]) => !marks?.includes('Private'));
+
+describe.runIf(browserAvailable())('the task board in Chromium', () => {
+  let app: AppUnderTest;
+  let chrome: RunningChromium;
+  let ann: Person;
+  let bob: Person;
+  let launchPost: string;
+
+  beforeAll(async () => {
+    [app, chrome] = await Promise.all([startApp(), startChromium()]);
+    const [annContext, bobContext] = await Promise.all([
+      chrome.browser.newContext({ viewport: { width: 1200, height: 800 } }),
+      chrome.browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }),
+    ]);
+    ann = await signIn(annContext, app.url, 'Ann', '01-sign-in.png');
+    bob = await signIn(bobContext, app.url, 'Bob');
+  });
+
+  afterAll(async () => {
+    await chrome?.close();
+    await app?.close();
+  });
+
+  it('shows each person the other’s edits as they happen', async () => {
+    launchPost = await addTask(ann, 'Write the launch post');
+    await cardById(bob.page, launchPost).waitFor();
+
+    const dialog = await openTask(bob.page, launchPost);
+    await dialog.getByLabel('Status').selectOption('doing');
+    await dialog.getByLabel('Tags').fill('writing, launch');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await ann.page.locator(`[data-column="doing"] .card[data-task-id="${launchPost}"]`).filter({ hasText: 'launch' }).waitFor();
+
+    await addTask(bob, 'Review the pricing page');
+    await cardByTitle(ann.page, 'Review the pricing page').waitFor();
+    await statusIs(ann.page, 'live', 0);
+    await statusIs(bob.page, 'live', 0);
+    expect(await boardOf(bob.page)).toEqual(await boardOf(ann.page));
+    await ann.page.screenshot({ path: join(SHOTS, '02-board.png') });
+    await bob.page.screenshot({ path: join(SHOTS, '02-board-phone.png') });
+  });
+
+  it('never lets Bob see Ann’s private task: not on the page, not in IndexedDB', async () => {
+    const secret = 'Plan the surprise party for Bob';
+    const hidden = await addTask(ann, secret, { private: true });
+    await cardById(ann.page, hidden).filter({ hasText: 'Private' }).waitFor();
+    // A public task written after it: once Bob has it, Bob's replica has been sent everything before it.
+    await addTask(ann, 'Book the venue');
+    await cardByTitle(bob.page, 'Book the venue').waitFor();
+    await statusIs(ann.page, 'live', 0);
+
+    expect(await bob.page.content()).not.toContain(hidden);
+    expect(await bob.page.content()).not.toContain('surprise party');
+    expect(await indexedDbMentions(bob.page, [secret, hidden])).toEqual([]);
+    // The same search finds it where it belongs, so it can find it at all.
+    expect(await indexedDbMentions(ann.page, [secret, hidden])).toEqual([secret, hidden]);
+    expect(publicCards(await boardOf(ann.page))).toEqual(await boardOf(bob.page));
+  });
+
+  it('keeps working offline, reloads with no network, and converges when back', async () => {
+    await bob.context.setOffline(true);
+    await statusIs(bob.page, 'offline');
+    const idea = await addTask(bob, 'Sketch the offline banner');
+    await statusIs(bob.page, 'offline', 1);
+
+    const reloaded = await bob.page.reload();
+    expect(reloaded?.fromServiceWorker()).toBe(true); // the app itself came from the service worker's cache
+    await cardById(bob.page, idea).waitFor(); // and the data from IndexedDB
+    await cardById(bob.page, launchPost).waitFor();
+    await statusIs(bob.page, 'offline', 1);
+    await bob.page.screenshot({ path: join(SHOTS, '03-offline-phone.png') });
+    expect(await cardById(ann.page, idea).count()).toBe(0);
+
+    await bob.context.setOffline(false);
+    await statusIs(bob.page, 'live', 0);
+    await cardById(ann.page, idea).waitFor();
+    await statusIs(ann.page, 'live', 0);
+    expect(publicCards(await boardOf(ann.page))).toEqual(await boardOf(bob.page));
+  });
+
+  it('shows concurrent edits of one field as the same winner and a conflict on both sides, until someone picks', async () => {
+    await ann.context.setOffline(true);
+    await statusIs(ann.page, 'offline');
+    const annDialog = await openTask(ann.page, launchPost);
+    await annDialog.getByLabel('Title').fill('Launch post: the story');
+    await annDialog.getByRole('button', { name: 'Save' }).click();
+    await statusIs(ann.page, 'offline', 1);
+
+    const bobDialog = await openTask(bob.page, launchPost);
+    await bobDialog.getByLabel('Title').fill('Launch post: the numbers');
+    await bobDialog.getByRole('button', { name: 'Save' }).click();
+    await statusIs(bob.page, 'live', 0);
+
+    await ann.context.setOffline(false);
+    await statusIs(ann.page, 'live', 0);
+    for (const { page } of [ann, bob]) await cardById(page, launchPost).locator('[data-conflict-marker]').waitFor();
+    const winner = await cardById(ann.page, launchPost).locator('.card-title').textContent();
+    expect(['Launch post: the story', 'Launch post: the numbers']).toContain(winner);
+    expect(await cardById(bob.page, launchPost).locator('.card-title').textContent()).toBe(winner);
+
+    const dialogs = await Promise.all([ann, bob].map(({ page }) => openTask(page, launchPost)));
+    for (const dialog of dialogs) {
+      const conflict = dialog.getByRole('group', { name: 'Conflicting values for Title' });
+      await conflict.waitFor();
+      expect(await conflict.getByRole('button').allTextContents()).toEqual(
+        expect.arrayContaining(['Keep “Launch post: the story”', 'Keep “Launch post: the numbers”']),
+      );
+    }
+    await ann.page.screenshot({ path: join(SHOTS, '04-conflict.png') });
+
+    // Bob keeps Ann's title: the conflict ends on both sides, with that title.
+    await dialogs[1]?.getByRole('button', { name: 'Keep “Launch post: the story”' }).click();
+    for (const [index, { page }] of [ann, bob].entries()) {
+      await dialogs[index]?.getByRole('group', { name: 'Conflicting values for Title' }).waitFor({ state: 'detached' });
+      await cardById(page, launchPost).locator('[data-conflict-marker]').waitFor({ state: 'detached' });
+      await cardById(page, launchPost).getByRole('button', { name: 'Launch post: the story', exact: true }).waitFor();
+    }
+
+    // The title's history: every version, newest first.
+    const history = dialogs[0]?.locator('[data-history="task/title"]');
+    await history?.locator('summary').click();
+    const versions = await history?.locator('li q').allTextContents();
+    expect(versions?.[0]).toBe('Launch post: the story');
+    expect(versions).toEqual(expect.arrayContaining(['Write the launch post', 'Launch post: the numbers']));
+    await ann.page.screenshot({ path: join(SHOTS, '05-history.png') });
+    for (const { page } of [ann, bob]) await page.keyboard.press('Escape');
+    expect(app.errors).toEqual([]);
+  });
+});
