@@ -120,9 +120,7 @@ function prepareStatements(db: Database.Database) {
     replicas: db.prepare('SELECT DISTINCT replica FROM log'),
     bindOwner: db.prepare('INSERT OR IGNORE INTO owners (replica, owner) VALUES (?, ?)'),
     owner: db.prepare('SELECT owner FROM owners WHERE replica = ?'),
-    putDraft: db.prepare(
-      'INSERT OR REPLACE INTO drafts (key, generation, state, owner, closed, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
+    putDraft: db.prepare('INSERT OR REPLACE INTO drafts (key, generation, state, owner, closed, updated_at) VALUES (?, ?, ?, ?, ?, ?)'),
     draft: db.prepare('SELECT key, generation, state, owner, closed, updated_at FROM drafts WHERE key = ?'),
     deleteDraft: db.prepare('DELETE FROM drafts WHERE key = ?'),
     drafts: db.prepare('SELECT key, generation, length(state) AS bytes, owner, closed, updated_at FROM drafts'),
