@@ -1,7 +1,9 @@
 /**
  * Signing in: POST /login returns a signed token for a demo user; the token
- * is kept in localStorage so the app opens offline, and renewed while online
- * when it gets old.
+ * is kept so that the app opens offline, and renewed while online when it
+ * gets old. Each tab keeps its own user (sessionStorage, which survives a
+ * reload), so two windows of one browser can be two people; a new tab opens
+ * as whoever signed in last (localStorage).
  */
 import users from '../users.json' with { type: 'json' };
 
@@ -32,7 +34,7 @@ function expiryOf(token: string): number {
 }
 
 export function savedSession(): Session | null {
-  const text = localStorage.getItem(KEY);
+  const text = sessionStorage.getItem(KEY) ?? localStorage.getItem(KEY);
   if (text === null) return null;
   try {
     const saved = JSON.parse(text) as { user: string; token: string };
@@ -54,11 +56,14 @@ export async function logIn(sub: string): Promise<Session> {
   const { token } = (await response.json()) as { token: string };
   const user = demoUsers.find((u) => u.sub === sub);
   if (user === undefined) throw new Error(`unknown demo user ${sub}`);
-  localStorage.setItem(KEY, JSON.stringify({ user: sub, token }));
+  const saved = JSON.stringify({ user: sub, token });
+  sessionStorage.setItem(KEY, saved);
+  localStorage.setItem(KEY, saved);
   return { user, token, expiresAt: expiryOf(token) };
 }
 
 export function logOut(): void {
+  sessionStorage.removeItem(KEY);
   localStorage.removeItem(KEY);
 }
 
