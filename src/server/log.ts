@@ -3,54 +3,51 @@
  *
  * Transactions are decided one at a time, in arrival order, against the state
  * that includes every transaction accepted before (durable or not yet):
- * validated whole (shape, schema, types, clock drift, unique values, write
- * permission on the before and after databases) and accepted or rejected as a
- * unit. Decided transactions are committed in groups, one storage commit per
- * group, and only once a group is durable are its transactions acknowledged
- * and broadcast. No transaction is decided while a group is being committed,
- * so the state never runs ahead of storage by more than the group in flight:
- * if a commit fails, exactly that group is rolled back and refused with a
+ * validated whole and accepted or rejected as a unit (see `judge.ts`).
+ * Decided transactions are committed in groups, one storage commit per group,
+ * and only once a group is durable are its transactions acknowledged and
+ * broadcast. No transaction is decided while a group is being committed, so
+ * the state never runs ahead of storage by more than the group in flight: if
+ * a commit fails, exactly that group is rolled back and refused with a
  * retryable `storage-failed` (nothing is acknowledged that was not stored),
  * and whatever is broadcast was judged against durable data only.
  *
- * A transaction sent again (its acknowledgement was lost) is recognized by
- * its id and answered as before, never applied twice; so is a rejection.
+ * Each group is decided in a turn (see `turns.ts`): the right to append,
+ * held from before the first decision to the commit. In one process that
+ * costs nothing. On a log several server nodes share, a turn locks the log's
+ * head, and the node first applies whatever the others appended up to it, so
+ * a transaction is judged (unique values, write rules) against the log
+ * exactly where it is appended, however far behind the node had been. Between
+ * turns, a node applies the others' commits as it hears of them, and passes
+ * them to its sessions like its own.
+ *
+ * A transaction sent again (its acknowledgement was lost, maybe by another
+ * node) is recognized by its id in the log and answered as before, never
+ * applied twice; so is a rejection.
  *
  * @module
  */
-import type { DatomChange, ErrorData, Hlc, ReplicaId, Transaction, TxId } from '../../crdt/index.js';
+import type { DatomChange, ErrorData, ReplicaId, Transaction, TxId } from '../../crdt/index.js';
 import {
   DatsyncError,
   decodeState,
   ErrorCode,
   encodeState,
-  hlcWallMs,
   lastCounter,
   ReplicaState,
   TentativeState,
   transactionId,
-  validateTransaction,
 } from '../../crdt/index.js';
-import type { LogRecord, Storage } from '../../storage/contract.js';
+import type { AppendTurn, LogRecord, SharedLog, Storage } from '../../storage/contract.js';
 import type { Db } from '../datascript/index.js';
 import { Emitter } from '../emitter.js';
-import type { ProjectedDatom } from '../projection/projection.js';
 import { Projection } from '../projection/projection.js';
 import type { Schema } from '../schema.js';
+import type { Judged, WriteCheck } from './judge.js';
+import { judge } from './judge.js';
+import { turnsFor } from './turns.js';
 
-/** What a write check sees: the transaction, as ops and as the datoms it changes. */
-export interface WriteRequest<Identity> {
-  readonly identity: Identity;
-  readonly tx: Transaction;
-  readonly txId: TxId;
-  /** The datoms it adds and removes, as the projection shows them. */
-  readonly datoms: readonly ProjectedDatom[];
-  readonly dbBefore: Db;
-  readonly dbAfter: Db;
-}
-
-/** Returns true to allow, or a reason (string) to refuse. May be async. */
-export type WriteCheck<Identity> = (request: WriteRequest<Identity>) => boolean | string | Promise<boolean | string>;
+export type { WriteCheck, WriteRequest } from './judge.js';
 
 export type Outcome = { readonly accepted: true; readonly position: number } | { readonly accepted: false; readonly error: ErrorData };
 
@@ -61,7 +58,7 @@ export interface Appended {
 }
 
 export interface LogEvents extends Record<string, unknown> {
-  /** Durable records, in order, once their group is committed. */
+  /** Durable records, in order, once their group is committed (or, from other nodes, once heard of). */
   appended: readonly Appended[];
 }
 
@@ -78,27 +75,24 @@ export interface ServerLogOptions<Identity> {
   readonly randomId: () => string;
 }
 
-interface Accepted {
-  readonly record: LogRecord;
-  readonly changes: readonly DatomChange[];
-  readonly resolve: (outcome: Outcome) => void;
-}
-
 interface Submitted<Identity> {
   readonly identity: Identity;
   readonly tx: Transaction;
   readonly resolve: (outcome: Outcome) => void;
+  /** Its group's commit broke off with the outcome unknown: it is decided again once the log can be read. */
+  uncertain?: boolean;
 }
+
+/** A decision waiting for its group's commit: a record to append, or a refusal to remember. */
+type Decision<Identity> = { readonly item: Submitted<Identity>; readonly txId: TxId } & (
+  | { readonly record: LogRecord; readonly changes: readonly DatomChange[] }
+  | { readonly ops: number; readonly error: ErrorData }
+);
 
 /** The most transactions decided before their group is committed. */
 const GROUP_LIMIT = 256;
-
-interface Refused {
-  readonly txId: TxId;
-  readonly ops: number;
-  readonly error: ErrorData;
-  readonly resolve: (outcome: Outcome) => void;
-}
+/** Records read per step when catching up with other nodes. */
+const CATCH_UP_PAGE = 1000;
 
 export class ServerLog<Identity> {
   readonly schema: Schema;
@@ -108,6 +102,8 @@ export class ServerLog<Identity> {
   readonly events = new Emitter<LogEvents>();
   logId = '';
   private readonly options: ServerLogOptions<Identity>;
+  private readonly turns: SharedLog;
+  private readonly judged: Judged<Identity>;
   /** Last durable position. */
   private headPosition = 0;
   /** Last position handed out (durable or waiting for its commit). */
@@ -115,10 +111,15 @@ export class ServerLog<Identity> {
   private readonly decidedCounters = new Map<ReplicaId, number>();
   private readonly owners = new Map<ReplicaId, string>();
   private readonly queue: Array<Submitted<Identity>> = [];
-  private readonly waiting: Array<Accepted | Refused> = [];
-  /** Decided, not yet durable, by id: a resend waits for the same outcome. */
-  private readonly inFlight = new Map<TxId, Promise<Outcome>>();
+  /** Submitted whose commit's outcome is unknown; they go first in the next turn. */
+  private readonly uncertain: Array<Submitted<Identity>> = [];
+  private readonly waiting: Array<Decision<Identity>> = [];
+  /** Duplicates of a transaction decided in this group, answered with it. */
+  private readonly inFlight = new Map<TxId, Array<Submitted<Identity>>>();
+  /** Another node appended (or may have): read the log before long. */
+  private behind = false;
   private running: Promise<void> | undefined;
+  private stopWatching: () => void = () => undefined;
   private recent: LogRecord[] = [];
   private closed = false;
 
@@ -128,12 +129,21 @@ export class ServerLog<Identity> {
     this.storage = options.storage;
     this.state = state;
     this.projection = new Projection(options.schema);
+    this.turns = turnsFor(options.storage, () => this.headPosition);
+    this.judged = {
+      schema: options.schema,
+      state,
+      projection: this.projection,
+      canWrite: options.canWrite,
+      now: options.now,
+      maxDriftMs: options.maxDriftMs,
+      onError: options.onError,
+    };
   }
 
   /** Opens the log: the snapshot, then the records after it, then one bulk projection. */
   static async open<Identity>(options: ServerLogOptions<Identity>): Promise<ServerLog<Identity>> {
     const { storage, schema } = options;
-    const meta = await storage.meta();
     const snapshot = await storage.snapshot();
     const confirmed = snapshot === undefined ? new ReplicaState(schema.specs) : decodeState(snapshot.state, schema.specs);
     let position = snapshot?.position ?? 0;
@@ -147,9 +157,14 @@ export class ServerLog<Identity> {
     const log = new ServerLog(options, new TentativeState(confirmed));
     log.headPosition = position;
     log.assigned = position;
+    // Minted in a turn, so nodes starting together on an empty log agree on one id.
+    const turn = await log.turns.turn();
+    const meta = await storage.meta();
     log.logId = meta.logId ?? options.randomId();
-    if (meta.logId === undefined) await storage.commit({ meta: { logId: log.logId, schemaFingerprint: schema.fingerprint } });
+    if (meta.logId === undefined) await turn.commit({ meta: { logId: log.logId, schemaFingerprint: schema.fingerprint } });
+    else await turn.release();
     log.projection.rebuild(log.state.datoms());
+    log.stopWatching = log.turns.watch((head) => log.notified(head));
     return log;
   }
 
@@ -169,15 +184,26 @@ export class ServerLog<Identity> {
   async claimReplica(replica: ReplicaId, owner: string): Promise<boolean> {
     let bound = this.owners.get(replica) ?? (await this.storage.replicaOwner(replica));
     if (bound === undefined) {
-      bound = this.owners.get(replica) ?? owner;
-      if (bound === owner) await this.storage.commit({ owners: [{ replica, owner }] });
+      await this.storage.commit({ owners: [{ replica, owner }] });
+      // Another connection or node may have bound it first: what is stored is the answer.
+      bound = (await this.storage.replicaOwner(replica)) ?? owner;
     }
     this.owners.set(replica, bound);
     return bound === owner;
   }
 
-  /** Every counter of `replica` up to which transactions were decided. */
+  /**
+   * Every counter of `replica` up to which transactions were decided. On a
+   * shared log it is read afresh: another node may have decided more.
+   */
   async decided(replica: ReplicaId): Promise<number> {
+    if (this.storage.shared === undefined) return this.decidedCached(replica);
+    const value = Math.max(await this.storage.decided(replica), this.decidedCounters.get(replica) ?? 0);
+    this.decidedCounters.set(replica, value);
+    return value;
+  }
+
+  private async decidedCached(replica: ReplicaId): Promise<number> {
     let value = this.decidedCounters.get(replica);
     if (value === undefined) {
       value = await this.storage.decided(replica);
@@ -193,46 +219,94 @@ export class ServerLog<Identity> {
     if (this.closed) return Promise.resolve({ accepted: false, error: unavailable('the server is shutting down') });
     return new Promise<Outcome>((resolve) => {
       this.queue.push({ identity, tx, resolve });
-      this.running ??= this.run().finally(() => {
-        this.running = undefined;
-      });
+      this.kick();
     });
   }
 
-  /** Decides what is queued, a group at a time, committing each group before deciding more. */
+  /** Another node announced `head` (or, undefined, may have appended unannounced). */
+  private notified(head: number | undefined): void {
+    if (this.closed || (head !== undefined && head <= this.headPosition && this.uncertain.length === 0)) return;
+    this.behind = true;
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.running !== undefined) return;
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+      // Whatever arrived as the loop was ending.
+      if (this.queue.length > 0 || this.behind) this.kick();
+    });
+  }
+
+  /**
+   * Decides what is queued, a group per turn, committing each group before
+   * deciding more; between groups, follows what other nodes appended.
+   */
   private async run(): Promise<void> {
-    while (this.queue.length > 0) {
-      for (let n = 0; n < GROUP_LIMIT && this.queue.length > 0; n++) {
-        const item = this.queue.shift() as Submitted<Identity>;
+    while (this.queue.length > 0 || this.uncertain.length > 0 || this.behind) {
+      this.behind = false;
+      if (this.queue.length === 0 && this.uncertain.length === 0) {
+        if (this.closed || !(await this.follow())) return;
+        continue;
+      }
+      const group = [...this.uncertain.splice(0), ...this.queue.splice(0, GROUP_LIMIT)];
+      let turn: AppendTurn | undefined;
+      let known: Map<TxId, Outcome>;
+      try {
+        turn = await this.turns.turn();
+        await this.catchUp(turn.head);
+        known = await this.lookUp(group);
+      } catch (cause) {
+        await turn?.release().catch(() => undefined);
+        this.refuse(group, cause);
+        // What may have been committed waits for the log to be readable again (a notice, a poll or a new submission).
+        if (this.uncertain.length > 0) return;
+        continue;
+      }
+      for (const item of group) {
         try {
-          await this.decide(item.identity, item.tx, item.resolve);
+          await this.decide(item, known.get(transactionId(item.tx)));
         } catch (error) {
           this.options.onError(error);
           item.resolve({ accepted: false, error: { code: ErrorCode.Internal, message: 'the server failed to decide this transaction' } });
         }
       }
-      await this.commitGroup();
+      await this.commitGroup(turn);
     }
   }
 
-  private async decide(identity: Identity, tx: Transaction, resolve: (outcome: Outcome) => void): Promise<void> {
+  /** What the log already says of the group's transactions, looked up together (one round trip on a shared log). */
+  private async lookUp(group: ReadonlyArray<Submitted<Identity>>): Promise<Map<TxId, Outcome>> {
+    const ids = [...new Set(group.map((item) => transactionId(item.tx)))];
+    const [found, refused] = await Promise.all([
+      Promise.all(ids.map((id) => this.storage.findTransaction(id))),
+      Promise.all(ids.map((id) => this.storage.rejection(id))),
+    ]);
+    const known = new Map<TxId, Outcome>();
+    ids.forEach((id, i) => {
+      const record = found[i];
+      const rejection = refused[i];
+      if (record !== undefined) known.set(id, { accepted: true, position: record.position });
+      else if (rejection !== undefined)
+        known.set(id, { accepted: false, error: { code: asCode(rejection.code), message: rejection.message } });
+    });
+    return known;
+  }
+
+  private async decide(item: Submitted<Identity>, known: Outcome | undefined): Promise<void> {
+    const { identity, tx, resolve } = item;
     const txId = transactionId(tx);
-    const pending = this.inFlight.get(txId);
-    if (pending !== undefined) {
-      void pending.then(resolve);
+    const duplicates = this.inFlight.get(txId);
+    if (duplicates !== undefined) {
+      duplicates.push(item);
       return;
     }
-    const found = await this.storage.findTransaction(txId);
-    if (found !== undefined) {
-      resolve({ accepted: true, position: found.position });
+    if (known !== undefined) {
+      resolve(known);
       return;
     }
-    const rejection = await this.storage.rejection(txId);
-    if (rejection !== undefined) {
-      resolve({ accepted: false, error: { code: asCode(rejection.code), message: rejection.message } });
-      return;
-    }
-    const decidedUpTo = await this.decided(tx.replica);
+    const decidedUpTo = await this.decidedCached(tx.replica);
     if (tx.counter <= decidedUpTo) {
       resolve({
         accepted: false,
@@ -243,118 +317,122 @@ export class ServerLog<Identity> {
       });
       return;
     }
-    const verdict = await this.check(identity, tx, txId);
+    const verdict = await judge(this.judged, identity, tx, txId);
     this.decidedCounters.set(tx.replica, lastCounter(tx));
-    let done: (outcome: Outcome) => void = resolve;
-    this.inFlight.set(
-      txId,
-      new Promise<Outcome>((settled) => {
-        done = (outcome) => {
-          this.inFlight.delete(txId);
-          settled(outcome);
-          resolve(outcome);
-        };
-      }),
-    );
+    this.inFlight.set(txId, []);
     // Rejections are stored too (with the group), so a resend gets the same answer.
-    if ('error' in verdict) this.waiting.push({ txId, ops: tx.ops.length, error: verdict.error, resolve: done });
-    else this.waiting.push({ record: { position: ++this.assigned, tx }, changes: verdict.changes, resolve: done });
+    if ('error' in verdict) this.waiting.push({ item, txId, ops: tx.ops.length, error: verdict.error });
+    else this.waiting.push({ item, txId, record: { position: ++this.assigned, tx }, changes: verdict.changes });
   }
 
-  /**
-   * Whether `tx` may be accepted: if so it stays applied (tentatively) and
-   * its visible changes come back; else why not.
-   */
-  private async check(identity: Identity, tx: Transaction, txId: TxId): Promise<{ changes: DatomChange[] } | { error: ErrorData }> {
-    try {
-      validateTransaction(tx, this.schema.specs);
-    } catch (error) {
-      if (error instanceof DatsyncError) return { error: error.toJSON() };
-      throw error;
-    }
-    const now = this.options.now();
-    if (hlcWallMs(tx.hlc as Hlc) > now + this.options.maxDriftMs) {
-      return {
-        error: { code: ErrorCode.ClockDrift, message: 'the transaction is stamped too far in the future: check this device\u2019s clock' },
-      };
-    }
-    const dbBefore = this.projection.db;
-    const changes = this.state.addTentative(tx);
-    const report = this.projection.apply(changes);
-    const undo = (): void => {
-      this.projection.apply(this.state.reject(txId));
-    };
-    const conflict = uniqueConflict(this.schema, this.projection, changes);
-    if (conflict !== null) {
-      undo();
-      return {
-        error: { code: ErrorCode.UniqueConflict, message: `another entity already holds this value of unique attribute ${conflict}` },
-      };
-    }
-    let verdict: boolean | string;
-    try {
-      verdict = await this.options.canWrite({ identity, tx, txId, datoms: report.datoms, dbBefore, dbAfter: report.dbAfter });
-    } catch (error) {
-      undo();
-      this.options.onError(error);
-      return { error: { code: ErrorCode.Forbidden, message: 'the write check failed' } };
-    }
-    if (verdict !== true) {
-      undo();
-      const message = typeof verdict === 'string' && verdict.length > 0 ? verdict.slice(0, 500) : 'this write is not allowed';
-      return { error: { code: ErrorCode.Forbidden, message } };
-    }
-    return { changes };
+  /** Answers a decision and every duplicate that waited for it. */
+  private settle(decision: Decision<Identity>, outcome: Outcome): void {
+    decision.item.resolve(outcome);
+    for (const duplicate of this.inFlight.get(decision.txId) ?? []) duplicate.resolve(outcome);
+    this.inFlight.delete(decision.txId);
   }
 
-  /** Stores the decided group; acknowledges and broadcasts it once durable, or rolls it back. */
-  private async commitGroup(): Promise<void> {
+  /** Stores the decided group and ends the turn; acknowledges and broadcasts the group once durable, or rolls it back. */
+  private async commitGroup(turn: AppendTurn): Promise<void> {
     const group = this.waiting.splice(0, this.waiting.length);
-    if (group.length === 0) return;
-    const accepted = group.filter((item): item is Accepted => 'record' in item);
-    const refused = group.filter((item): item is Refused => !('record' in item));
+    const accepted = group.filter((d): d is Extract<Decision<Identity>, { record: LogRecord }> => 'record' in d);
+    const refused = group.filter((d): d is Extract<Decision<Identity>, { error: ErrorData }> => 'error' in d);
     try {
-      await this.storage.commit({
-        log: accepted.map((item) => item.record),
-        rejections: refused.map((item) => ({ txId: item.txId, code: item.error.code, message: item.error.message, ops: item.ops })),
-      });
+      if (group.length === 0) await turn.release();
+      else
+        await turn.commit({
+          log: accepted.map((d) => d.record),
+          rejections: refused.map((d) => ({ txId: d.txId, code: d.error.code, message: d.error.message, ops: d.ops })),
+        });
     } catch (cause) {
-      this.failed(accepted, refused, cause);
+      this.failed(group, cause);
       return;
     }
-    for (const item of accepted) this.state.confirm(transactionId(item.record.tx));
+    for (const d of accepted) this.state.confirm(d.txId);
     const last = accepted[accepted.length - 1];
     if (last !== undefined) this.headPosition = last.record.position;
-    this.remember(accepted.map((item) => item.record));
-    for (const item of accepted) item.resolve({ accepted: true, position: item.record.position });
-    for (const item of refused) item.resolve({ accepted: false, error: item.error });
+    this.remember(accepted.map((d) => d.record));
+    for (const d of accepted) this.settle(d, { accepted: true, position: d.record.position });
+    for (const d of refused) this.settle(d, { accepted: false, error: d.error });
     if (accepted.length > 0)
       this.events.emit(
         'appended',
-        accepted.map((item) => ({ record: item.record, changes: item.changes })),
+        accepted.map((d) => ({ record: d.record, changes: d.changes })),
       );
   }
 
-  /** The group is rolled back and refused: nothing unstored is acknowledged. */
-  private failed(accepted: readonly Accepted[], refused: readonly Refused[], cause: unknown): void {
+  /**
+   * The group is rolled back: nothing unstored is acknowledged. It is refused,
+   * unless the commit may have taken after all: then it is decided again in
+   * the next turn, where the log says what became of it.
+   */
+  private failed(group: ReadonlyArray<Decision<Identity>>, cause: unknown): void {
     this.options.onError(cause);
-    const error = unavailable(
-      cause instanceof DatsyncError
-        ? `the server could not store the transaction: ${cause.message}`
-        : 'the server could not store the transaction',
-      ErrorCode.StorageFailed,
-    );
-    for (const item of [...accepted].reverse()) this.projection.apply(this.state.reject(transactionId(item.record.tx)));
-    for (const item of accepted) {
-      // Its dots were never stored: the replica may send the same transaction again.
-      this.decidedCounters.delete(item.record.tx.replica);
-      item.resolve({ accepted: false, error });
-    }
-    for (const item of refused) {
-      this.decidedCounters.delete(item.txId.slice(0, item.txId.lastIndexOf(':')) as ReplicaId);
-      item.resolve({ accepted: false, error });
-    }
+    for (const d of [...group].reverse()) if ('record' in d) this.projection.apply(this.state.reject(d.txId));
+    // Its dots were never stored (or are not known to be): the replica may send the same transaction again.
+    for (const d of group) this.decidedCounters.delete(d.item.tx.replica);
     this.assigned = this.headPosition;
+    if (cause instanceof DatsyncError && cause.details?.outcome === 'unknown') {
+      for (const d of group) {
+        for (const item of [d.item, ...(this.inFlight.get(d.txId) ?? [])]) {
+          item.uncertain = true;
+          this.uncertain.push(item);
+        }
+        this.inFlight.delete(d.txId);
+      }
+      return;
+    }
+    const error = storageError(cause);
+    for (const d of group) this.settle(d, { accepted: false, error });
+  }
+
+  /** Refuses a group no turn could be had for, keeping those whose earlier commit may have taken. */
+  private refuse(group: ReadonlyArray<Submitted<Identity>>, cause: unknown): void {
+    this.options.onError(cause);
+    const error = storageError(cause);
+    for (const item of group) {
+      if (item.uncertain === true) this.uncertain.push(item);
+      else item.resolve({ accepted: false, error });
+    }
+  }
+
+  /** Applies what other nodes appended after our head, up to `to` (or all there is), and passes it on as appended. */
+  private async catchUp(to?: number): Promise<void> {
+    while (to === undefined || this.headPosition < to) {
+      const records = await this.storage.readLog(this.headPosition, CATCH_UP_PAGE);
+      if (records.length === 0) {
+        if (to === undefined) return;
+        throw new DatsyncError(ErrorCode.StorageFailed, `${this.storage.name}: the log ends before its head`, { head: to });
+      }
+      const appended: Appended[] = [];
+      for (const record of records) {
+        if (record.position !== this.headPosition + 1) {
+          throw new DatsyncError(
+            ErrorCode.StorageFailed,
+            `${this.storage.name}: the log skips from ${this.headPosition} to ${record.position}`,
+          );
+        }
+        const changes = this.state.applyConfirmed(record.tx);
+        this.projection.apply(changes);
+        const cached = this.decidedCounters.get(record.tx.replica);
+        if (cached !== undefined) this.decidedCounters.set(record.tx.replica, Math.max(cached, lastCounter(record.tx)));
+        this.headPosition = this.assigned = record.position;
+        appended.push({ record, changes });
+      }
+      this.remember(records);
+      this.events.emit('appended', appended);
+    }
+  }
+
+  /** Between turns: applies what other nodes appended. False when the log cannot be read now. */
+  private async follow(): Promise<boolean> {
+    try {
+      await this.catchUp();
+      return true;
+    } catch (error) {
+      this.options.onError(error);
+      return false;
+    }
   }
 
   private remember(records: readonly LogRecord[]): void {
@@ -383,7 +461,8 @@ export class ServerLog<Identity> {
   /** Stops taking transactions and waits for those already received to be decided and stored. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.running;
+    this.stopWatching();
+    while (this.running !== undefined) await this.running;
   }
 }
 
@@ -391,15 +470,16 @@ function unavailable(message: string, code: ErrorData['code'] = ErrorCode.Unavai
   return { code, message };
 }
 
-function asCode(code: string): ErrorData['code'] {
-  return (Object.values(ErrorCode) as string[]).includes(code) ? (code as ErrorData['code']) : ErrorCode.Rejected;
+/** What a client is told when its transaction could not be stored: retryable, and why. */
+function storageError(cause: unknown): ErrorData {
+  return unavailable(
+    cause instanceof DatsyncError
+      ? `the server could not store the transaction: ${cause.message}`
+      : 'the server could not store the transaction',
+    ErrorCode.StorageFailed,
+  );
 }
 
-/** The first unique attribute one of `changes` gave a value that another entity also holds. */
-function uniqueConflict(schema: Schema, projection: Projection, changes: readonly DatomChange[]): string | null {
-  for (const change of changes) {
-    if (!change.added || schema.attributes.get(change.attribute)?.unique == null) continue;
-    if (projection.claimants(change.attribute, change.value).length > 1) return change.attribute;
-  }
-  return null;
+function asCode(code: string): ErrorData['code'] {
+  return (Object.values(ErrorCode) as string[]).includes(code) ? (code as ErrorData['code']) : ErrorCode.Rejected;
 }

@@ -7,7 +7,9 @@ import { afterAll } from 'vitest';
 import type { Storage } from '../../storage/contract.js';
 import { openIndexedDbStorage } from '../../storage/indexeddb.js';
 import { MemoryStorage } from '../../storage/memory.js';
+import { PostgresStorage } from '../../storage/postgres.js';
 import { SqliteStorage } from '../../storage/sqlite.js';
+import { freshSchema, postgresUrl, requirePostgresInCi, sql } from '../support/postgres.js';
 import { storageContract } from './contract-suite.js';
 
 storageContract({
@@ -58,3 +60,31 @@ storageContract({
     return again;
   },
 });
+
+// PostgreSQL (DATSYNC_TEST_POSTGRES_URL): each storage in a schema of its own, dropped at the end.
+requirePostgresInCi();
+const url = postgresUrl;
+if (url !== undefined) {
+  const schemas = new WeakMap<Storage, string>();
+  const created: string[] = [];
+  afterAll(async () => {
+    if (created.length > 0) await sql(created.map((schema) => `DROP SCHEMA IF EXISTS "${schema}" CASCADE`).join('; '));
+  });
+  storageContract({
+    name: 'postgres',
+    create: async () => {
+      const schema = freshSchema('contract');
+      created.push(schema);
+      const storage = await PostgresStorage.open({ url, schema });
+      schemas.set(storage, schema);
+      return storage;
+    },
+    reopen: async (storage) => {
+      await storage.close();
+      const schema = schemas.get(storage) as string;
+      const again = await PostgresStorage.open({ url, schema });
+      schemas.set(again, schema);
+      return again;
+    },
+  });
+}
