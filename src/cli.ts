@@ -3,9 +3,11 @@
  * The `datsync` command.
  *
  *   datsync --version
- *   datsync serve [--port 8080] [--host 127.0.0.1] [--data ./data] [--schema FILE | --config FILE]
+ *   datsync serve [--port 8080] [--host 127.0.0.1] [--data ./data] [--postgres URL] [--schema FILE | --config FILE]
  *
- * `serve` runs the sync server on SQLite in the data directory until SIGTERM
+ * `serve` runs the sync server on SQLite in the data directory (or, with
+ * `--postgres URL` or DATSYNC_POSTGRES_URL, on a PostgreSQL log that several
+ * nodes may share; see docs/deploy.md) until SIGTERM
  * or SIGINT, then shuts down gracefully: it stops accepting, finishes the
  * commits in flight and closes every socket with code 1001. With `--config`
  * (a module: schema, permissions, authentication, an app to serve; see
@@ -16,6 +18,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { PostgresStorage } from '../storage/postgres.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import type { SchemaInput } from './schema.js';
 import { serveApp } from './serve/app.js';
@@ -27,7 +30,7 @@ import { VERSION } from './version.js';
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function usage(): string {
-  return 'usage: datsync --version | datsync serve [--port N] [--host H] [--data DIR] [--schema FILE | --config FILE]';
+  return 'usage: datsync --version | datsync serve [--port N] [--host H] [--data DIR] [--postgres URL] [--schema FILE | --config FILE]';
 }
 
 async function serve(args: readonly string[]): Promise<void> {
@@ -37,6 +40,7 @@ async function serve(args: readonly string[]): Promise<void> {
       port: { type: 'string', default: process.env.PORT ?? '8080' },
       host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
       data: { type: 'string', default: process.env.DATSYNC_DATA ?? './data' },
+      postgres: { type: 'string', default: process.env.DATSYNC_POSTGRES_URL || undefined },
       schema: { type: 'string' },
       config: { type: 'string' },
       'allow-all': { type: 'boolean', default: false },
@@ -55,21 +59,23 @@ async function serve(args: readonly string[]): Promise<void> {
     );
   }
   mkdirSync(values.data, { recursive: true });
-  const storagePath = join(values.data, 'datsync.db');
-  const storage = new SqliteStorage(storagePath);
+  const storage =
+    values.postgres === undefined
+      ? new SqliteStorage(join(values.data, 'datsync.db'))
+      : await PostgresStorage.open({ url: values.postgres });
   const onError = (error: unknown): void => console.error('datsync:', error);
   let close: () => Promise<void>;
   if (config !== undefined) {
     const app = await serveApp({ config, dataDir: values.data, storage, port, host: values.host, onError });
     close = app.close;
-    console.log(`datsync ${VERSION} serving ${app.url} (sync: ${app.url.replace(/^http/, 'ws')}sync, log: ${storagePath})`);
+    console.log(`datsync ${VERSION} serving ${app.url} (sync: ${app.url.replace(/^http/, 'ws')}sync, log: ${storage.name})`);
   } else {
     const schemaPath = values.schema ?? join(packageRoot, 'examples', 'tasks', 'schema.json');
     const schema = JSON.parse(readFileSync(resolve(schemaPath), 'utf8')) as SchemaInput;
     const server = await createServer({ schema, storage, port, host: values.host, permissions: allowAll });
     server.on('error', onError);
     close = server.close;
-    console.log(`datsync ${VERSION} serving on ws://${values.host}:${server.port}/sync (log: ${storagePath})`);
+    console.log(`datsync ${VERSION} serving on ws://${values.host}:${server.port}/sync (log: ${storage.name})`);
   }
   const shutdown = (signal: string): void => {
     console.log(`datsync: ${signal}, shutting down`);
