@@ -14,6 +14,7 @@ import type { DraftClosed, StoredDraft } from '../../storage/contract.js';
 import { baseValue, draftMeta, draftValuesEqual, fieldValue, initDraft, setFieldValue } from '../drafts/document.js';
 import { CloseCode } from '../protocol/index.js';
 import type { AttributeDef } from '../schema.js';
+import { unrefTimer } from '../timers.js';
 import type { ChannelStatus } from './draft-channel.js';
 import { DraftChannel } from './draft-channel.js';
 import type { DraftHost } from './draft-host.js';
@@ -44,7 +45,7 @@ function linksOf(host: DraftHost): Map<string, DraftLink> {
 function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
+    timer = unrefTimer(setTimeout(() => resolve('timeout'), ms));
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -90,6 +91,8 @@ export class DraftLink {
   private closedInfo: DraftClosed | undefined;
   private stopOnline: (() => void) | undefined;
   private binding = false;
+  /** Ended: no channel starts again (a close being delivered when the client closes waits for the next start). */
+  private over = false;
   /** A document joined to be adopted is not stored until it is (the stored one stays whole meanwhile). */
   private persisting: boolean;
   private detach: () => void = () => undefined;
@@ -281,7 +284,7 @@ export class DraftLink {
    * error), or not live within the open timeout.
    */
   private startChannel(opening: boolean): Promise<'live' | 'timeout' | DatsyncError> {
-    const options = this.host.channel(this.key, this.params(opening));
+    const options = this.over ? undefined : this.host.channel(this.key, this.params(opening));
     if (options === undefined) return Promise.resolve('timeout');
     return new Promise((resolve) => {
       let settled = !opening;
@@ -291,7 +294,7 @@ export class DraftLink {
         clearTimeout(timer);
         resolve(outcome);
       };
-      const timer = opening ? setTimeout(() => settle('timeout'), OPEN_TIMEOUT_MS) : undefined;
+      const timer = opening ? unrefTimer(setTimeout(() => settle('timeout'), OPEN_TIMEOUT_MS)) : undefined;
       const channel = new DraftChannel(this.doc, this.awareness, options, {
         status: (status) => {
           if (status === 'live') settle('live');
@@ -373,6 +376,9 @@ export class DraftLink {
   private end(): void {
     const links = linksOf(this.host);
     if (links.get(this.key) === this) links.delete(this.key);
+    this.over = true;
+    // Awareness keeps an interval timer running until destroyed.
+    this.awareness.destroy();
     this.endedResolve?.();
   }
 

@@ -28,6 +28,7 @@ import { addFields, draftMeta, initDraft } from '../drafts/document.js';
 import { CloseCode } from '../protocol/index.js';
 import type { AttributeDef, Schema } from '../schema.js';
 import { ENTITY_ID_ATTR } from '../schema.js';
+import { unrefTimer } from '../timers.js';
 import type { ServerLog } from './log.js';
 import type { CompiledReadRule, Permissions } from './permissions.js';
 import { ruleFor } from './permissions.js';
@@ -139,11 +140,9 @@ export class DraftHub<Identity> {
         for (const bytes of early.splice(0)) result.loaded.room.receive(socket, bytes);
         const expiresAt = result.expiresAt;
         if (expiresAt !== undefined) {
-          expiry = setTimeout(
-            () => socket.close(CloseCode.Unauthenticated, 'the credentials expired'),
-            Math.max(0, expiresAt - this.hooks.now()),
+          expiry = unrefTimer(
+            setTimeout(() => socket.close(CloseCode.Unauthenticated, 'the credentials expired'), Math.max(0, expiresAt - this.hooks.now())),
           );
-          (expiry as { unref?: () => void }).unref?.();
         }
       },
       (error: unknown) => {
@@ -364,8 +363,7 @@ export class DraftHub<Identity> {
   private left(loaded: LoadedRoom): void {
     if (loaded.room.size > 0 || loaded.closing) return;
     if (loaded.idleTimer !== undefined) clearTimeout(loaded.idleTimer);
-    loaded.idleTimer = setTimeout(() => void this.unload(loaded), this.hooks.limits.idleUnloadMs);
-    (loaded.idleTimer as { unref?: () => void }).unref?.();
+    loaded.idleTimer = unrefTimer(setTimeout(() => void this.unload(loaded), this.hooks.limits.idleUnloadMs));
   }
 
   private async unload(loaded: LoadedRoom): Promise<void> {
@@ -380,11 +378,12 @@ export class DraftHub<Identity> {
 
   private scheduleSave(loaded: LoadedRoom): void {
     if (loaded.saveTimer !== undefined || loaded.closing) return;
-    loaded.saveTimer = setTimeout(() => {
-      loaded.saveTimer = undefined;
-      void this.save(loaded);
-    }, this.hooks.limits.saveDelayMs);
-    (loaded.saveTimer as { unref?: () => void }).unref?.();
+    loaded.saveTimer = unrefTimer(
+      setTimeout(() => {
+        loaded.saveTimer = undefined;
+        void this.save(loaded);
+      }, this.hooks.limits.saveDelayMs),
+    );
   }
 
   private async save(loaded: LoadedRoom): Promise<void> {

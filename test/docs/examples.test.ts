@@ -1,37 +1,25 @@
 /**
- * The runnable examples of docs/client.md (examples/client/*.ts): each one
- * asserts its own results, so a guide that no longer matches the code fails
- * here. Every script exports `main()` and runs it only when executed
- * directly; here each is imported and run in-process. The excerpts the guide
- * quotes are checked to be still in their scripts, line for line.
+ * The runnable examples of the guides (docs/client.md: examples/client/*.ts,
+ * docs/drafts.md: examples/drafts/*.ts): each one asserts its own results,
+ * so a guide that no longer matches the code fails here. Every script
+ * exports `main()` and runs it only when executed directly; here each is
+ * imported and run in-process. The excerpts a guide quotes are checked to be
+ * still in their scripts, line for line, and every script is quoted.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const directory = `${root}examples/client/`;
-const scripts = readdirSync(directory)
-  .filter((name) => name.endsWith('.ts'))
-  .sort();
+
+/** Each guide and the directory of its scripts. */
+const guides = [
+  { guide: 'docs/client.md', directory: 'examples/client', atLeast: 8 },
+  { guide: 'docs/drafts.md', directory: 'examples/drafts', atLeast: 1 },
+] as const;
 
 afterEach(() => {
   vi.restoreAllMocks();
-});
-
-describe('examples/client', () => {
-  it('holds the scripts the guide quotes', () => {
-    expect(scripts.length).toBeGreaterThanOrEqual(8);
-  });
-
-  it.each(scripts)('%s runs and its assertions hold', async (name) => {
-    const module = (await import(pathToFileURL(`${directory}${name}`).href)) as { main?: () => Promise<void> };
-    expect(typeof module.main).toBe('function');
-    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-    await module.main?.();
-    // Each script prints a few lines of what it found.
-    expect(log).toHaveBeenCalled();
-  });
 });
 
 /** Lines without their indentation, blank lines dropped: an excerpt may be dedented. */
@@ -54,12 +42,27 @@ function excerpts(markdown: string): Array<{ readonly path: string; readonly cod
   return out;
 }
 
-describe('docs/client.md', () => {
-  const guide = readFileSync(`${root}docs/client.md`, 'utf8');
-  const quoted = excerpts(guide);
+describe.each(guides)('$guide', ({ guide, directory, atLeast }) => {
+  const scripts = readdirSync(`${root}${directory}/`)
+    .filter((name) => name.endsWith('.ts'))
+    .sort();
+  const quoted = excerpts(readFileSync(`${root}${guide}`, 'utf8'));
+
+  it('has its scripts', () => {
+    expect(scripts.length).toBeGreaterThanOrEqual(atLeast);
+  });
+
+  it.each(scripts)('%s runs and its assertions hold', async (name) => {
+    const module = (await import(pathToFileURL(`${root}${directory}/${name}`).href)) as { main?: () => Promise<void> };
+    expect(typeof module.main).toBe('function');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    await module.main?.();
+    // Each script prints a few lines of what it found.
+    expect(log).toHaveBeenCalled();
+  });
 
   it('quotes every script', () => {
-    expect(new Set(quoted.map((e) => e.path))).toEqual(new Set(scripts.map((name) => `examples/client/${name}`)));
+    expect(new Set(quoted.map((e) => e.path))).toEqual(new Set(scripts.map((name) => `${directory}/${name}`)));
   });
 
   it.each(quoted.map((e) => [`line ${e.line} (${e.path})`, e] as const))('the excerpt at %s is in its script', (_, excerpt) => {

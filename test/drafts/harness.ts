@@ -67,7 +67,7 @@ export function untilView(c: Client, check: () => boolean): Promise<void> {
   return new Promise((resolve) => {
     const stop = c.subscribe('[:find ?e ?a ?v :where [?e ?a ?v]]', [], () => {
       if (check()) {
-        queueMicrotask(stop);
+        queueMicrotask(() => stop());
         resolve();
       }
     });
