@@ -96,6 +96,8 @@ export class DraftLink {
   /** A document joined to be adopted is not stored until it is (the stored one stays whole meanwhile). */
   private persisting: boolean;
   private detach: () => void = () => undefined;
+  /** The link that took this one's document and channel over (`bind`): the channel's events are its. */
+  private adopter: DraftLink | undefined;
 
   private constructor(host: DraftHost, key: string, defs: readonly AttributeDef[], doc: Y.Doc, persisting = true) {
     this.host = host;
@@ -295,24 +297,25 @@ export class DraftLink {
         resolve(outcome);
       };
       const timer = opening ? unrefTimer(setTimeout(() => settle('timeout'), OPEN_TIMEOUT_MS)) : undefined;
+      const owner = (): DraftLink => this.adopter ?? this;
       const channel = new DraftChannel(this.doc, this.awareness, options, {
         status: (status) => {
           if (status === 'live') settle('live');
           // A first attempt that fails means the server is not reachable now.
           else if (status === 'offline') settle('timeout');
-          this.emit('changed');
+          owner().emit('changed');
         },
         ended: (code, reason) => {
           if (code === CloseCode.DraftClosed) {
             settle(new DatsyncError(ErrorCode.DraftFailed, 'the draft was closed'));
-            void this.closedByServer(parseClosed(reason, this.host.now()));
+            void owner().closedByServer(parseClosed(reason, this.host.now()));
             return;
           }
           const error = endError(code, reason);
           // Once open, nobody awaits the outcome: the client's error event tells the application.
           if (settled) this.host.error(error);
           settle(error);
-          this.emit('changed');
+          owner().emit('changed');
         },
         error: (error) => this.host.error(error),
       });
@@ -351,6 +354,7 @@ export class DraftLink {
     this.channel?.stop();
     this.awareness.destroy();
     shared.detach();
+    shared.adopter = this;
     this.doc = shared.doc;
     this.awareness = shared.awareness;
     this.channel = shared.channel;

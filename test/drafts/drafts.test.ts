@@ -231,6 +231,29 @@ describe('collaborative drafts', () => {
     await until(a, () => a.value('task/title') === 'Seen by both');
   });
 
+  it('keeps telling the subscribers of a draft bound after an offline open what its connection does', async () => {
+    const server = await setup();
+    const ann = await user(server, 'ann');
+    const id = await task(ann, 'Bound later');
+    const options = {
+      url: server.url,
+      token: 'token-ann',
+      WebSocket: (await import('ws')).WebSocket,
+      initialBackoffMs: 20,
+      maxBackoffMs: 200,
+    };
+    ann.disconnect();
+    const a = await ann.openDraft(id, { fields: ['task/title'] });
+    ann.connect(options);
+    await until(a, () => a.shared && a.status === 'live');
+    // The connection the binding opened is the draft's from then on: its changes are the draft's.
+    let heard = 0;
+    a.subscribe(() => heard++);
+    ann.disconnect();
+    expect(a.status).toBe('local');
+    expect(heard).toBeGreaterThan(0);
+  });
+
   it('drafts a new entity that co-editors join by key, and commits it as one new entity', async () => {
     const server = await setup();
     const ann = await user(server, 'ann');
