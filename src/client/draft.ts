@@ -297,7 +297,8 @@ export class Draft {
       const def = this.def(change.attribute);
       const wrap = (value: Value): unknown => (def.valueType === 'ref' ? [ENTITY_ID_ATTR, value] : value);
       if (def.cardinality === 'many') {
-        const before = (change.base ?? []) as readonly Value[];
+        // Against the entity as it is, so that the set ends exactly as the draft's, over a concurrent change too.
+        const before = (entity === null ? [] : (this.host.current(entity, def) ?? [])) as readonly Value[];
         const after = (change.draft ?? []) as readonly Value[];
         const added = after.filter((v) => !before.some((b) => draftValuesEqual(def, [b], [v])));
         const removed = before.filter((v) => !after.some((a) => draftValuesEqual(def, [a], [v])));

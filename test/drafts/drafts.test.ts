@@ -153,6 +153,22 @@ describe('collaborative drafts', () => {
     expect(titleOf(ann, id)).toBe('Overwrite');
   });
 
+  it('commits a set over a concurrent change of it as exactly the draft holds it', async () => {
+    const server = await setup();
+    const ann = await user(server, 'ann');
+    const ben = await user(server, 'ben');
+    const id = await task(ann, 'Tagged', { 'task/tags': ['a', 'b'] });
+    await ben.whenSynced();
+    const draft = await ann.openDraft(id, { fields: ['task/tags'] });
+    draft.remove('task/tags', 'a');
+    draft.add('task/tags', 'c');
+    await ben.transact([{ ':db/id': ['datsync/id', id], 'task/tags': 'd' }], { confirmed: true });
+    await untilView(ann, () => (ann.pull('["task/tags"]', ['datsync/id', id])?.['task/tags'] as string[]).includes('d'));
+    await expect(draft.commit()).rejects.toMatchObject({ code: 'draft-conflict', details: { fields: 'task/tags' } });
+    await draft.commit({ overwrite: true });
+    expect(ann.pull('["task/tags"]', ['datsync/id', id])).toEqual({ 'task/tags': ['b', 'c'] });
+  });
+
   it('refuses an identity without rights, and lets a reader watch without touching', async () => {
     const server = await setup();
     const ann = await user(server, 'ann');
