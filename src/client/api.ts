@@ -25,6 +25,8 @@ export interface ClientOptions {
   readonly storage?: Storage;
   /** The server's sync endpoint, such as `ws://localhost:8080/sync`; without it the client stays local. */
   readonly url?: string;
+  /** Other nodes serving the same log, tried in turn after `url` when a connection fails (see docs/deploy.md). */
+  readonly failoverUrls?: readonly string[];
   /** Credentials for the server: a token, or a function returning a fresh one at each connect. */
   readonly token?: string | (() => string | Promise<string>);
   /** A WebSocket implementation where there is no global one (in Node 20: `import { WebSocket } from 'ws'`). */

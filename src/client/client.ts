@@ -95,6 +95,7 @@ export async function createClient(options: ClientOptions): Promise<DatsyncClien
   if (options.url !== undefined) {
     client.connect({
       url: options.url,
+      failoverUrls: options.failoverUrls,
       token: options.token,
       WebSocket: options.WebSocket,
       initialBackoffMs: options.reconnect?.initialMs,

@@ -54,6 +54,12 @@ export interface Scheduler {
 
 export interface SyncOptions {
   readonly url: string;
+  /**
+   * Other endpoints of the same server log (several server nodes on one
+   * PostgreSQL log, with no load balancer in front): after a connection is
+   * lost or cannot be made, the next one is tried, in turn with `url`.
+   */
+  readonly failoverUrls?: readonly string[] | undefined;
   /** A token, or a function that returns a fresh one (called at each connect). */
   readonly token?: string | (() => string | Promise<string>) | undefined;
   readonly WebSocket?: SocketFactory | undefined;
@@ -126,6 +132,7 @@ export class SyncConnection {
   private pingId = 0;
   private readonly pongs = new Map<number, (head: number) => void>();
   private readonly pushed = new Set<TxId>();
+  private endpointIndex = 0;
   private unwatchNetwork: (() => void) | undefined;
 
   constructor(host: SyncHost, options: SyncOptions) {
@@ -206,7 +213,7 @@ export class SyncConnection {
     let socket: SocketLike;
     try {
       // Only the event fields used below are touched, with the shapes every WebSocket delivers.
-      socket = new Socket(this.options.url) as unknown as SocketLike;
+      socket = new Socket(this.endpoint()) as unknown as SocketLike;
     } catch (error) {
       this.host.error(error);
       this.scheduleReconnect();
@@ -275,8 +282,15 @@ export class SyncConnection {
     this.scheduleReconnect();
   }
 
+  /** The URL to connect to now: `url`, or after failures the failover endpoints in turn. */
+  private endpoint(): string {
+    const all = [this.options.url, ...(this.options.failoverUrls ?? [])];
+    return all[this.endpointIndex % all.length] ?? this.options.url;
+  }
+
   private scheduleReconnect(): void {
     if (this.stopped || this.retry !== undefined) return;
+    this.endpointIndex++;
     const delay = backoffDelay(this.attempts, this.options, () => this.scheduler.random());
     this.attempts = Math.min(this.attempts + 1, 30);
     this.retry = this.scheduler.setTimeout(() => this.connect(), delay);
