@@ -62,11 +62,18 @@ export interface Person {
   readonly name: string;
   readonly context: BrowserContext;
   readonly page: Page;
+  /** Errors the page threw or logged (a blocked WebSocket while offline excepted). */
+  readonly errors: string[];
 }
 
 export async function signIn(context: BrowserContext, url: string, name: string, shot?: string): Promise<Person> {
   const page = await context.newPage();
-  page.on('pageerror', (error) => console.error(`[${name}] page error:`, error));
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(String(error)));
+  page.on('console', (message) => {
+    const text = message.text();
+    if (message.type() === 'error' && !/ERR_INTERNET_DISCONNECTED/.test(text)) errors.push(text);
+  });
   await page.goto(url);
   await page.getByRole('radio', { name: new RegExp(`^${name}\\b`) }).check();
   if (shot !== undefined) await page.screenshot({ path: join(SHOTS, shot) });
@@ -74,7 +81,7 @@ export async function signIn(context: BrowserContext, url: string, name: string,
   await statusIs(page, 'live');
   // The service worker controls the page once it has activated: from then on the app opens offline.
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
-  return { name, context, page };
+  return { name, context, page, errors };
 }
 
 export async function statusIs(page: Page, state: 'offline' | 'syncing' | 'live', pending?: number): Promise<void> {
@@ -103,9 +110,14 @@ export async function addTask(person: Person, title: string, options: { private?
   return id;
 }
 
+/** Moves a task with its card's status menu. */
+export async function moveTask(page: Page, id: string, status: 'todo' | 'doing' | 'done'): Promise<void> {
+  await cardById(page, id).locator('select.card-status').selectOption(status);
+}
+
 /** Opens a task's editor; resolves with the dialog. */
 export async function openTask(page: Page, id: string) {
-  await cardById(page, id).getByRole('button').first().click();
+  await cardById(page, id).locator('.card-title').click();
   const dialog = page.getByRole('dialog');
   await dialog.waitFor();
   return dialog;

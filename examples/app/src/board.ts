@@ -1,28 +1,38 @@
 /**
  * The board: every task the user may read, in three columns, kept current by
- * one reactive Datalog query; each card marks conflicts and private tasks.
+ * one reactive Datalog query; each card marks conflicts and private tasks,
+ * and moves between columns with its status menu.
  */
 import type { DatsyncClient, EntityId } from '../../../src/client/index.js';
-import { h, replaceChildren } from './dom.js';
+import { coalesced, h, replaceChildren } from './dom.js';
 import { conflictedTasks } from './inspect-views.js';
 import { demoUsers } from './session.js';
-import type { Task } from './tasks.js';
+import type { Status, Task } from './tasks.js';
 import { ALL_TASKS, byCreation, STATUSES, toTask } from './tasks.js';
 
 const nameOf = (sub: string): string => demoUsers.find((u) => u.sub === sub)?.name ?? (sub || 'nobody');
 
-function card(task: Task, conflicted: boolean, open: (id: EntityId, opener: HTMLElement) => void): HTMLElement {
+export interface BoardActions {
+  open(id: EntityId, opener: HTMLElement): void;
+  /** Moves a task at once: a plain write, which works offline (and can meet a concurrent move: a conflict). */
+  move(id: EntityId, status: Status): void;
+  readonly readOnly: boolean;
+}
+
+function card(task: Task, conflicted: boolean, actions: BoardActions): HTMLElement {
   const metaId = `meta-${task.id}`;
-  const button = h(
-    'button',
-    { type: 'button', class: 'card-title', 'data-key': `open:${task.id}`, 'aria-describedby': metaId },
-    task.title,
+  const open = h('button', { type: 'button', class: 'card-title', 'data-key': `open:${task.id}`, 'aria-describedby': metaId }, task.title);
+  open.addEventListener('click', () => actions.open(task.id, open));
+  const move = h(
+    'select',
+    { class: 'card-status', 'aria-label': `Status of ${task.title}`, 'data-key': `status:${task.id}`, disabled: actions.readOnly },
+    ...STATUSES.map(([value, label]) => h('option', { value, selected: value === task.status }, label)),
   );
-  button.addEventListener('click', () => open(task.id, button));
+  move.addEventListener('change', () => actions.move(task.id, move.value as Status));
   return h(
     'li',
     { class: 'card', 'data-task-id': task.id },
-    button,
+    h('div', { class: 'card-head' }, open, move),
     h(
       'p',
       { class: 'card-meta', id: metaId },
@@ -34,10 +44,7 @@ function card(task: Task, conflicted: boolean, open: (id: EntityId, opener: HTML
   );
 }
 
-export function boardView(
-  client: DatsyncClient,
-  open: (id: EntityId, opener: HTMLElement) => void,
-): { element: HTMLElement; stop: () => void } {
+export function boardView(client: DatsyncClient, actions: BoardActions): { element: HTMLElement; stop: () => void } {
   const lists = new Map(STATUSES.map(([status]) => [status, h('ul', { class: 'cards', role: 'list' })]));
   const counts = new Map(STATUSES.map(([status]) => [status, h('span', { class: 'count' })]));
   const element = h(
@@ -53,35 +60,23 @@ export function boardView(
     ),
   );
   let tasks: Task[] = [];
-  const render = (): void => {
+  const render = coalesced(() => {
     const conflicted = conflictedTasks(client);
     for (const [status] of STATUSES) {
       const mine = tasks.filter((task) => task.status === status);
-      const list = lists.get(status) as HTMLUListElement;
-      replaceChildren(
-        list,
-        mine.length === 0 ? [h('li', { class: 'empty' }, 'Nothing here')] : mine.map((t) => card(t, conflicted.has(t.id), open)),
-      );
+      const cards = mine.map((task) => card(task, conflicted.has(task.id), actions));
+      replaceChildren(lists.get(status) as HTMLUListElement, cards.length === 0 ? [h('li', { class: 'empty' }, 'Nothing here')] : cards);
       (counts.get(status) as HTMLElement).textContent = `(${mine.length})`;
     }
-  };
-  let scheduled = false;
-  const schedule = (): void => {
-    if (scheduled) return;
-    scheduled = true;
-    queueMicrotask(() => {
-      scheduled = false;
-      render();
-    });
-  };
+  });
   const stops = [
     client.subscribe<Array<Record<string, unknown>>>(ALL_TASKS, [], (rows) => {
       tasks = rows.map(toTask).sort(byCreation);
-      schedule();
+      render();
     }),
     // Siblings can arrive, or go, without the shown values changing: look again after every change.
-    client.on('position', schedule),
-    client.on('pending', schedule),
+    client.on('position', render),
+    client.on('pending', render),
   ];
   return {
     element,

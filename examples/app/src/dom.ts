@@ -28,3 +28,16 @@ export function replaceChildren(parent: Element, children: readonly Node[]): voi
   parent.replaceChildren(...children);
   if (key !== undefined) parent.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`)?.focus();
 }
+
+/** `render`, called at most once per turn however many changes arrive in it. */
+export function coalesced(render: () => void): () => void {
+  let scheduled = false;
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      render();
+    });
+  };
+}

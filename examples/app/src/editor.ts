@@ -4,7 +4,7 @@
  * it opens and back to the task's button when it closes; Escape cancels.
  */
 import type { DatsyncClient, EntityId } from '../../../src/client/index.js';
-import { h } from './dom.js';
+import { coalesced, h } from './dom.js';
 import { conflictBox, historyItems, siblingConflicts } from './inspect-views.js';
 import { LocalDraft } from './local-draft.js';
 import type { Session } from './session.js';
@@ -216,15 +216,9 @@ export function openEditor(context: EditorContext, entity: EntityId, opener: HTM
     }
     for (const [name, list] of historyLists) list.replaceChildren(...historyItems(client, entity, name));
   };
-  let scheduled = false;
-  const schedule = (): void => {
-    if (scheduled) return;
-    scheduled = true;
-    queueMicrotask(() => {
-      scheduled = false;
-      if (current === handle) render();
-    });
-  };
+  const schedule = coalesced(() => {
+    if (current === handle) render();
+  });
   const stops = [draft.subscribe(schedule), client.on('position', schedule), client.on('pending', schedule)];
 
   current = handle;

@@ -8,13 +8,19 @@ import type { DatsyncClient } from '../../../src/client/index.js';
 import { boardView } from './board.js';
 import { h } from './dom.js';
 import { openEditor } from './editor.js';
-import type { Session } from './session.js';
+import type { Session, User } from './session.js';
 import { demoUsers, logIn, logOut, savedSession } from './session.js';
 import { statusView } from './status.js';
-import { ensureUser, openReplica, userEid } from './store.js';
+import { ensureUser, openReplica } from './store.js';
 import { newTaskTx } from './tasks.js';
 
 const root = document.getElementById('app') as HTMLElement;
+
+function avatar(user: User): HTMLElement {
+  const element = h('span', { class: 'avatar', 'aria-hidden': 'true' }, user.name.slice(0, 1));
+  element.style.background = user.color; // through the CSSOM: the page's CSP allows no inline styles
+  return element;
+}
 
 function registerServiceWorker(): void {
   // The build writes /sw.js (see vite.config.ts).
@@ -29,7 +35,7 @@ function loginView(message = ''): void {
       'label',
       { class: 'user-choice' },
       h('input', { type: 'radio', name: 'user', value: user.sub, checked: index === 0 }),
-      h('span', { class: 'avatar', 'data-user': user.sub, 'aria-hidden': 'true' }, user.name.slice(0, 1)),
+      avatar(user),
       h(
         'span',
         {},
@@ -79,28 +85,23 @@ function newTaskForm(client: DatsyncClient, session: Session): HTMLElement {
   );
   const me = session.user.sub;
   // Tasks refer to their owner: until this replica holds the user (first sign-in, still connecting), wait.
-  const ready = (): void => {
-    const known = userEid(client, me) !== undefined;
-    add.disabled = !known;
-    waiting.textContent = known ? '' : 'Connecting to set up your account…';
-  };
-  client.on('position', ready);
-  client.on('pending', ready);
-  ready();
+  client.subscribe<number | null>('[:find ?u . :in $ ?name :where [?u "user/name" ?name]]', [me], (user) => {
+    add.disabled = user === null;
+    waiting.textContent = user === null ? 'Connecting to set up your account…' : '';
+  });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const text = title.value.trim();
     if (text.length === 0) return;
-    client.transact(newTaskTx(text, isPrivate.checked, me, new Date())).then(
-      () => {
-        title.value = '';
-        isPrivate.checked = false;
-        title.focus();
-      },
-      (cause: unknown) => {
-        waiting.textContent = `Not added: ${(cause as Error).message}`;
-      },
-    );
+    const hidden = isPrivate.checked;
+    // Cleared at once (the task shows at once): the next task can be typed while this one is stored.
+    title.value = '';
+    isPrivate.checked = false;
+    title.focus();
+    client.transact(newTaskTx(text, hidden, me, new Date())).catch((cause: unknown) => {
+      waiting.textContent = `Not added: ${(cause as Error).message}`;
+      if (title.value === '') title.value = text;
+    });
   });
   return form;
 }
@@ -117,7 +118,15 @@ async function boardScreen(session: Session): Promise<void> {
     alerts.replaceChildren(h('p', {}, `The server refused a change and it was undone: ${error.message}`));
   });
   const status = statusView(client);
-  const board = boardView(client, (id, opener) => openEditor({ client, session, announce }, id, opener));
+  const board = boardView(client, {
+    open: (id, opener) => openEditor({ client, session, announce }, id, opener),
+    move: (id, status) => {
+      client.transact([[':db/add', ['datsync/id', id], 'task/status', status]]).catch((cause: unknown) => {
+        alerts.replaceChildren(h('p', {}, `Not moved: ${(cause as Error).message}`));
+      });
+    },
+    readOnly: session.user.role !== 'member',
+  });
   const signOut = h('button', { type: 'button', class: 'secondary' }, 'Sign out');
   signOut.addEventListener('click', () => {
     status.stop();
@@ -131,13 +140,7 @@ async function boardScreen(session: Session): Promise<void> {
       { class: 'topbar' },
       h('h1', {}, 'Team tasks'),
       status.element,
-      h(
-        'div',
-        { class: 'me' },
-        h('span', { class: 'avatar', 'data-user': session.user.sub, 'aria-hidden': 'true' }, session.user.name.slice(0, 1)),
-        h('span', { class: 'me-name' }, session.user.name),
-        signOut,
-      ),
+      h('div', { class: 'me' }, avatar(session.user), h('span', { class: 'me-name' }, session.user.name), signOut),
     ),
     h(
       'main',

@@ -22,7 +22,7 @@ export async function openReplica(session: Session): Promise<DatsyncClient> {
 }
 
 /** The user's own entity (tasks refer to their owner), or undefined while this replica has not got it. */
-export function userEid(client: DatsyncClient, sub: string): number | undefined {
+function userEid(client: DatsyncClient, sub: string): number | undefined {
   return client.eid(['user/name', sub]);
 }
 
