@@ -4,7 +4,7 @@
  * @module
  */
 import type { Attr, EntityId, Value } from '../../crdt/index.js';
-import { checkValue, DatsyncError, ErrorCode, isEntityId } from '../../crdt/index.js';
+import { checkValue, compareValues, DatsyncError, ErrorCode, isEntityId } from '../../crdt/index.js';
 import type { Storage } from '../../storage/contract.js';
 import type { DraftValue } from '../drafts/document.js';
 import type { AttributeDef, Schema } from '../schema.js';
@@ -121,7 +121,8 @@ export function createDraftHost(parts: DraftHostParts): DraftHost {
     schema: parts.schema,
     current: (entity, def) => {
       const values = parts.values(entity, def.name);
-      return def.cardinality === 'many' ? values : values[0];
+      // A set in the order drafts keep theirs, so that equal sets compare equal.
+      return def.cardinality === 'many' ? [...values].sort(compareValues) : values[0];
     },
     checkFieldValue,
     transact: (txData) => parts.transact(txData),

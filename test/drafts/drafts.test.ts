@@ -169,6 +169,22 @@ describe('collaborative drafts', () => {
     expect(ann.pull('["task/tags"]', ['datsync/id', id])).toEqual({ 'task/tags': ['b', 'c'] });
   });
 
+  it('sees no concurrent change in a set someone changed and changed back', async () => {
+    const server = await setup();
+    const ann = await user(server, 'ann');
+    const ben = await user(server, 'ben');
+    const id = await task(ann, 'Tagged', { 'task/tags': ['a', 'b'] });
+    await ben.whenSynced();
+    const draft = await ann.openDraft(id, { fields: ['task/tags'] });
+    draft.remove('task/tags', 'b');
+    await ben.transact([[':db/retract', ['datsync/id', id], 'task/tags', 'a']], { confirmed: true });
+    await ben.transact([{ ':db/id': ['datsync/id', id], 'task/tags': 'a' }], { confirmed: true });
+    await ann.whenSynced();
+    expect(draft.conflicts()).toEqual([]);
+    await draft.commit();
+    expect(ann.pull('["task/tags"]', ['datsync/id', id])).toEqual({ 'task/tags': ['a'] });
+  });
+
   it('refuses an identity without rights, and lets a reader watch without touching', async () => {
     const server = await setup();
     const ann = await user(server, 'ann');
