@@ -45,6 +45,8 @@ import { Projection } from '../projection/projection.js';
 import type { Schema } from '../schema.js';
 import type { Judged, WriteCheck } from './judge.js';
 import { judge } from './judge.js';
+import { LogTail } from './log-tail.js';
+import { Replicas } from './replicas.js';
 import { turnsFor } from './turns.js';
 
 export type { WriteCheck, WriteRequest } from './judge.js';
@@ -91,8 +93,6 @@ type Decision<Identity> = { readonly item: Submitted<Identity>; readonly txId: T
 
 /** The most transactions decided before their group is committed. */
 const GROUP_LIMIT = 256;
-/** Records read per step when catching up with other nodes. */
-const CATCH_UP_PAGE = 1000;
 
 export class ServerLog<Identity> {
   readonly schema: Schema;
@@ -104,12 +104,10 @@ export class ServerLog<Identity> {
   private readonly options: ServerLogOptions<Identity>;
   private readonly turns: SharedLog;
   private readonly judged: Judged<Identity>;
-  /** Last durable position. */
-  private headPosition = 0;
+  private readonly tail: LogTail;
   /** Last position handed out (durable or waiting for its commit). */
   private assigned = 0;
-  private readonly decidedCounters = new Map<ReplicaId, number>();
-  private readonly owners = new Map<ReplicaId, string>();
+  private readonly replicas: Replicas;
   private readonly queue: Array<Submitted<Identity>> = [];
   /** Submitted whose commit's outcome is unknown; they go first in the next turn. */
   private readonly uncertain: Array<Submitted<Identity>> = [];
@@ -120,7 +118,6 @@ export class ServerLog<Identity> {
   private behind = false;
   private running: Promise<void> | undefined;
   private stopWatching: () => void = () => undefined;
-  private recent: LogRecord[] = [];
   private closed = false;
 
   private constructor(options: ServerLogOptions<Identity>, state: TentativeState) {
@@ -129,7 +126,9 @@ export class ServerLog<Identity> {
     this.storage = options.storage;
     this.state = state;
     this.projection = new Projection(options.schema);
-    this.turns = turnsFor(options.storage, () => this.headPosition);
+    this.replicas = new Replicas(options.storage);
+    this.tail = new LogTail(options.storage, options.recentRecords ?? 10_000);
+    this.turns = turnsFor(options.storage, () => this.tail.head);
     this.judged = {
       schema: options.schema,
       state,
@@ -155,7 +154,7 @@ export class ServerLog<Identity> {
       position = last.position;
     }
     const log = new ServerLog(options, new TentativeState(confirmed));
-    log.headPosition = position;
+    log.tail.head = position;
     log.assigned = position;
     // Minted in a turn, so nodes starting together on an empty log agree on one id.
     const turn = await log.turns.turn();
@@ -169,49 +168,21 @@ export class ServerLog<Identity> {
   }
 
   get head(): number {
-    return this.headPosition;
+    return this.tail.head;
   }
 
   get db(): Db {
     return this.projection.db;
   }
 
-  /**
-   * Binds `replica` to `owner` if it is free; true when it is (now) bound to
-   * `owner`. A replica id belongs to the identity that first used it, so no
-   * one can write under another's replica id.
-   */
-  async claimReplica(replica: ReplicaId, owner: string): Promise<boolean> {
-    let bound = this.owners.get(replica) ?? (await this.storage.replicaOwner(replica));
-    if (bound === undefined) {
-      await this.storage.commit({ owners: [{ replica, owner }] });
-      // Another connection or node may have bound it first: what is stored is the answer.
-      bound = (await this.storage.replicaOwner(replica)) ?? owner;
-    }
-    this.owners.set(replica, bound);
-    return bound === owner;
+  /** Binds `replica` to `owner` if it is free; true when it is (now) bound to `owner` (see `Replicas.claim`). */
+  claimReplica(replica: ReplicaId, owner: string): Promise<boolean> {
+    return this.replicas.claim(replica, owner);
   }
 
-  /**
-   * Every counter of `replica` up to which transactions were decided. On a
-   * shared log it is read afresh: another node may have decided more.
-   */
-  async decided(replica: ReplicaId): Promise<number> {
-    if (this.storage.shared === undefined) return this.decidedCached(replica);
-    const value = Math.max(await this.storage.decided(replica), this.decidedCounters.get(replica) ?? 0);
-    this.decidedCounters.set(replica, value);
-    return value;
-  }
-
-  private async decidedCached(replica: ReplicaId): Promise<number> {
-    let value = this.decidedCounters.get(replica);
-    if (value === undefined) {
-      value = await this.storage.decided(replica);
-      // A submit may have decided more while storage was read.
-      value = Math.max(value, this.decidedCounters.get(replica) ?? 0);
-      this.decidedCounters.set(replica, value);
-    }
-    return value;
+  /** Every counter of `replica` up to which transactions were decided (see `Replicas.decided`). */
+  decided(replica: ReplicaId): Promise<number> {
+    return this.replicas.decided(replica);
   }
 
   /** Decides a transaction; resolves once the decision is durable. */
@@ -223,9 +194,23 @@ export class ServerLog<Identity> {
     });
   }
 
+  /**
+   * Resolves once this node has applied the log up to `position`, or all of
+   * the log there is if it ends before (or cannot be read now). A client
+   * coming from another node may be ahead of this one: it is answered from
+   * here on only once this node has caught up with it.
+   */
+  reach(position: number): Promise<void> {
+    if (this.storage.shared === undefined || this.closed) return Promise.resolve();
+    const reached = this.tail.wait(position);
+    this.behind = true;
+    this.kick();
+    return reached;
+  }
+
   /** Another node announced `head` (or, undefined, may have appended unannounced). */
   private notified(head: number | undefined): void {
-    if (this.closed || (head !== undefined && head <= this.headPosition && this.uncertain.length === 0)) return;
+    if (this.closed || (head !== undefined && head <= this.tail.head && this.uncertain.length === 0)) return;
     this.behind = true;
     this.kick();
   }
@@ -247,7 +232,10 @@ export class ServerLog<Identity> {
     while (this.queue.length > 0 || this.uncertain.length > 0 || this.behind) {
       this.behind = false;
       if (this.queue.length === 0 && this.uncertain.length === 0) {
-        if (this.closed || !(await this.follow())) return;
+        const followed = !this.closed && (await this.follow());
+        // Read to its end, or it cannot be read now: no one waits for more.
+        this.tail.settle(true);
+        if (!followed) return;
         continue;
       }
       const group = [...this.uncertain.splice(0), ...this.queue.splice(0, GROUP_LIMIT)];
@@ -306,7 +294,7 @@ export class ServerLog<Identity> {
       resolve(known);
       return;
     }
-    const decidedUpTo = await this.decidedCached(tx.replica);
+    const decidedUpTo = await this.replicas.known(tx.replica);
     if (tx.counter <= decidedUpTo) {
       resolve({
         accepted: false,
@@ -318,7 +306,7 @@ export class ServerLog<Identity> {
       return;
     }
     const verdict = await judge(this.judged, identity, tx, txId);
-    this.decidedCounters.set(tx.replica, lastCounter(tx));
+    this.replicas.decide(tx.replica, lastCounter(tx));
     this.inFlight.set(txId, []);
     // Rejections are stored too (with the group), so a resend gets the same answer.
     if ('error' in verdict) this.waiting.push({ item, txId, ops: tx.ops.length, error: verdict.error });
@@ -349,9 +337,7 @@ export class ServerLog<Identity> {
       return;
     }
     for (const d of accepted) this.state.confirm(d.txId);
-    const last = accepted[accepted.length - 1];
-    if (last !== undefined) this.headPosition = last.record.position;
-    this.remember(accepted.map((d) => d.record));
+    this.tail.advance(accepted.map((d) => d.record));
     for (const d of accepted) this.settle(d, { accepted: true, position: d.record.position });
     for (const d of refused) this.settle(d, { accepted: false, error: d.error });
     if (accepted.length > 0)
@@ -370,8 +356,8 @@ export class ServerLog<Identity> {
     this.options.onError(cause);
     for (const d of [...group].reverse()) if ('record' in d) this.projection.apply(this.state.reject(d.txId));
     // Its dots were never stored (or are not known to be): the replica may send the same transaction again.
-    for (const d of group) this.decidedCounters.delete(d.item.tx.replica);
-    this.assigned = this.headPosition;
+    for (const d of group) this.replicas.forget(d.item.tx.replica);
+    this.assigned = this.tail.head;
     if (cause instanceof DatsyncError && cause.details?.outcome === 'unknown') {
       for (const d of group) {
         for (const item of [d.item, ...(this.inFlight.get(d.txId) ?? [])]) {
@@ -398,30 +384,16 @@ export class ServerLog<Identity> {
 
   /** Applies what other nodes appended after our head, up to `to` (or all there is), and passes it on as appended. */
   private async catchUp(to?: number): Promise<void> {
-    while (to === undefined || this.headPosition < to) {
-      const records = await this.storage.readLog(this.headPosition, CATCH_UP_PAGE);
-      if (records.length === 0) {
-        if (to === undefined) return;
-        throw new DatsyncError(ErrorCode.StorageFailed, `${this.storage.name}: the log ends before its head`, { head: to });
-      }
-      const appended: Appended[] = [];
-      for (const record of records) {
-        if (record.position !== this.headPosition + 1) {
-          throw new DatsyncError(
-            ErrorCode.StorageFailed,
-            `${this.storage.name}: the log skips from ${this.headPosition} to ${record.position}`,
-          );
-        }
+    await this.tail.catchUp(to, (records) => {
+      const appended: Appended[] = records.map((record) => {
         const changes = this.state.applyConfirmed(record.tx);
         this.projection.apply(changes);
-        const cached = this.decidedCounters.get(record.tx.replica);
-        if (cached !== undefined) this.decidedCounters.set(record.tx.replica, Math.max(cached, lastCounter(record.tx)));
-        this.headPosition = this.assigned = record.position;
-        appended.push({ record, changes });
-      }
-      this.remember(records);
+        this.replicas.heard(record.tx.replica, lastCounter(record.tx));
+        return { record, changes };
+      });
+      this.assigned = this.tail.head;
       this.events.emit('appended', appended);
-    }
+    });
   }
 
   /** Between turns: applies what other nodes appended. False when the log cannot be read now. */
@@ -435,26 +407,14 @@ export class ServerLog<Identity> {
     }
   }
 
-  private remember(records: readonly LogRecord[]): void {
-    const keep = this.options.recentRecords ?? 10_000;
-    this.recent.push(...records);
-    if (this.recent.length > keep * 2) this.recent = this.recent.slice(-keep);
-  }
-
   /** Up to `limit` durable records after `after`, from memory when recent, else from storage. */
-  async read(after: number, limit: number): Promise<LogRecord[]> {
-    const first = this.recent[0];
-    if (first !== undefined && after >= first.position - 1) {
-      const start = after - first.position + 1;
-      return this.recent.slice(start, start + limit).filter((record) => record.position <= this.headPosition);
-    }
-    const records = await this.storage.readLog(after, limit);
-    return records.filter((record) => record.position <= this.headPosition);
+  read(after: number, limit: number): Promise<LogRecord[]> {
+    return this.tail.read(after, limit);
   }
 
   /** Writes a snapshot of the durable state, so the next start replays only the tail. */
   async snapshot(): Promise<void> {
-    const position = this.headPosition;
+    const position = this.tail.head;
     await this.storage.putSnapshot({ state: encodeState(this.state.confirmed), position });
   }
 
@@ -462,6 +422,7 @@ export class ServerLog<Identity> {
   async close(): Promise<void> {
     this.closed = true;
     this.stopWatching();
+    this.tail.settle(true);
     while (this.running !== undefined) await this.running;
   }
 }

@@ -236,6 +236,8 @@ export class Session<Identity> {
       this.fail({ code: ErrorCode.Forbidden, message: 'this replica id belongs to another identity' }, CloseCode.Forbidden);
       return;
     }
+    // On a log shared by several nodes, a client coming from another node may be ahead of this one.
+    await log.reach(hello.position);
     const decided = await log.decided(hello.replicaId);
     if (hello.issuedUpTo < decided && hello.logId === log.logId) {
       // The client lost transactions the server already has: its storage was restored or copied.

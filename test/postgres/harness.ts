@@ -44,7 +44,7 @@ export interface NodeOptions {
 }
 
 /** The same storage, hearing no notices. */
-function deafened(storage: PostgresStorage): Storage {
+export function deafened(storage: PostgresStorage): Storage {
   const shared = storage.shared;
   return Object.assign(Object.create(storage) as PostgresStorage, {
     shared: { turn: () => shared.turn(), watch: () => () => undefined },
