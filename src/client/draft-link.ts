@@ -15,6 +15,7 @@ import { baseValue, draftMeta, draftValuesEqual, fieldValue, initDraft, setField
 import { CloseCode } from '../protocol/index.js';
 import type { AttributeDef } from '../schema.js';
 import { unrefTimer } from '../timers.js';
+import { backoffDelay } from './backoff.js';
 import type { ChannelStatus } from './draft-channel.js';
 import { DraftChannel } from './draft-channel.js';
 import type { DraftHost } from './draft-host.js';
@@ -91,6 +92,9 @@ export class DraftLink {
   private closedInfo: DraftClosed | undefined;
   private stopOnline: (() => void) | undefined;
   private binding = false;
+  /** A bind the server did not answer is tried again after a backoff, like a channel's reconnect. */
+  private bindRetry: (() => void) | undefined;
+  private bindAttempts = 0;
   /** Ended: no channel starts again (a close being delivered when the client closes waits for the next start). */
   private over = false;
   /** A document joined to be adopted is not stored until it is (the stored one stays whole meanwhile). */
@@ -329,12 +333,16 @@ export class DraftLink {
     if (this.binding || this.generation > 0 || this.closedInfo !== undefined) return;
     this.binding = true;
     try {
+      let refused = false;
       const shared = await DraftLink.join(this.host, this.key, this.defs, false).catch((error: unknown) => {
+        refused = true;
         this.host.error(error);
         return undefined;
       });
       if (shared === undefined || this.closedInfo !== undefined) {
         shared?.leave();
+        // The sync connection may stay live while the draft's failed: then no new 'live' would bring a bind.
+        if (shared === undefined && !refused) this.retryBind();
         return;
       }
       for (const def of this.defs) {
@@ -347,9 +355,29 @@ export class DraftLink {
     }
   }
 
-  private adopt(shared: DraftLink): void {
+  private retryBind(): void {
+    const options = this.host.channel(this.key, new URLSearchParams());
+    if (options === undefined || this.stopOnline === undefined || this.bindRetry !== undefined) return;
+    const { scheduler } = options;
+    const delay = backoffDelay(this.bindAttempts, options, () => scheduler.random());
+    this.bindAttempts = Math.min(this.bindAttempts + 1, 30);
+    const handle = scheduler.setTimeout(() => {
+      this.bindRetry = undefined;
+      if (this.host.online) void this.bind();
+    }, delay);
+    this.bindRetry = () => scheduler.clearTimeout(handle);
+  }
+
+  /** No more binding: the draft is bound, closed, paused or left. */
+  private stopBinding(): void {
     this.stopOnline?.();
     this.stopOnline = undefined;
+    this.bindRetry?.();
+    this.bindRetry = undefined;
+  }
+
+  private adopt(shared: DraftLink): void {
+    this.stopBinding();
     this.detach();
     this.channel?.stop();
     this.awareness.destroy();
@@ -365,7 +393,7 @@ export class DraftLink {
 
   /** The server confirmed the draft closed: nothing is left to tell it. */
   private async closedByServer(closed: DraftClosed): Promise<void> {
-    this.stopOnline?.();
+    this.stopBinding();
     this.channel?.stop();
     if (this.closedInfo === undefined) {
       this.closedInfo = closed;
@@ -404,8 +432,7 @@ export class DraftLink {
 
   /** The client went offline on purpose: stop talking to the server, keep everything else. */
   pause(): void {
-    this.stopOnline?.();
-    this.stopOnline = undefined;
+    this.stopBinding();
     this.channel?.stop();
     this.channel = undefined;
   }
@@ -422,8 +449,7 @@ export class DraftLink {
 
   /** Stops syncing; the stored draft stays. */
   leave(): void {
-    this.stopOnline?.();
-    this.stopOnline = undefined;
+    this.stopBinding();
     this.channel?.stop();
     this.channel = undefined;
     this.end();

@@ -286,6 +286,28 @@ describe('collaborative drafts', () => {
     expect(heard).toBeGreaterThan(0);
   });
 
+  it('binds a draft opened offline even when its first connection fails while the sync stays up', { timeout: 15_000 }, async () => {
+    const server = await setup();
+    const ann = await user(server, 'ann');
+    const id = await task(ann, 'Bind me');
+    ann.disconnect();
+    const a = await ann.openDraft(id, { fields: ['task/title'] });
+    a.set('task/title', 'Bound at last');
+    const { WebSocket } = await import('ws');
+    let draftSockets = 0;
+    class FirstDraftSocketFails extends WebSocket {
+      constructor(url: string) {
+        // The first draft connection dials a port nobody listens on; the sync's are untouched.
+        super(url.includes('/drafts/') && draftSockets++ === 0 ? url.replace(/:\d+\//, ':1/') : url);
+      }
+    }
+    ann.connect({ url: server.url, token: 'token-ann', WebSocket: FirstDraftSocketFails, initialBackoffMs: 20, maxBackoffMs: 200 });
+    // No further 'live' of the sync will come: the link must try again by itself.
+    await until(a, () => a.shared && a.status === 'live');
+    expect(draftSockets).toBeGreaterThan(1);
+    expect(a.value('task/title')).toBe('Bound at last');
+  });
+
   it('drafts a new entity that co-editors join by key, and commits it as one new entity', async () => {
     const server = await setup();
     const ann = await user(server, 'ann');
