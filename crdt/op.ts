@@ -16,6 +16,7 @@ import { isHlc } from './hlc.js';
 import type { Attr, Dot, EntityId, ReplicaId, TxId } from './ids.js';
 import { isDot, isEntityId, isReplicaId, isSafeCounter, txIdOf } from './ids.js';
 import type { AttributeSpecs } from './schema.js';
+import { Cardinality } from './schema.js';
 import type { Value } from './values.js';
 import { fitsType } from './values.js';
 
@@ -79,6 +80,9 @@ export function validateTransaction(tx: Transaction, specs: AttributeSpecs): voi
   if (!Array.isArray(tx.ops) || tx.ops.length === 0) fail('transaction must hold at least one op');
   let previousOffset = -1;
   const ops = tx.ops;
+  // One op per (entity, attribute) of cardinality one: a second would stand beside the first as a
+  // sibling no write rule sees (rules read the projection, which shows one value). Authors never make one.
+  const single = ops.length > 1 ? new Set<string>() : undefined;
   for (let index = 0; index < ops.length; index++) {
     const op = ops[index] as Op;
     const where = { op: index };
@@ -90,6 +94,11 @@ export function validateTransaction(tx: Transaction, specs: AttributeSpecs): voi
     const spec = typeof op.attribute === 'string' ? specs.get(op.attribute) : undefined;
     if (spec === undefined) {
       throw new DatsyncError(ErrorCode.UnknownAttribute, `op ${index} names an attribute outside the schema`, where);
+    }
+    if (single !== undefined && spec.cardinality === Cardinality.One) {
+      const key = `${op.entity}\u0000${op.attribute}`;
+      if (single.has(key)) fail(`op ${index} is a second op on one entity and attribute of cardinality one`, where);
+      single.add(key);
     }
     if (op.kind === OpKind.Assert) {
       if (!fitsType(spec.valueType, op.value)) {

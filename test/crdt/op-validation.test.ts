@@ -65,6 +65,11 @@ const malformed: Array<[string, () => Transaction, ErrorCode]> = [
     () => tx(A, Number.MAX_SAFE_INTEGER - 1, hlc(2000), [assertOp(0, E1, ATTR.name, 'a'), assertOp(2, E2, ATTR.name, 'b')]),
     'invalid-op',
   ],
+  [
+    'two ops on one entity and attribute of cardinality one (a sibling no write rule would see)',
+    () => withOps([assertOp(0, E1, ATTR.name, 'a'), assertOp(1, E1, ATTR.name, 'b')]),
+    'invalid-op',
+  ],
   ['a malformed entity id', () => withOps([opWith('entity', 'not-an-entity')]), 'invalid-op'],
   ['a replica id as entity id', () => withOps([opWith('entity', 'replicaA')]), 'invalid-op'],
   ['a missing entity id', () => withOps([opWith('entity', undefined)]), 'invalid-op'],
