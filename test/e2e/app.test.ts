@@ -48,7 +48,6 @@ describe.runIf(browserAvailable())('the task board in Chromium', () => {
   });
 
   afterAll(async () => {
-    console.log('ERRORS', ann?.errors, bob?.errors, app?.errors);
     await chrome?.close();
     await app?.close();
   });
@@ -171,6 +170,45 @@ describe.runIf(browserAvailable())('the task board in Chromium', () => {
     await dialog.waitFor({ state: 'detached' });
     // Focus went back to the task the editor was opened from.
     expect(await ann.page.evaluate(() => document.activeElement?.closest('.card')?.getAttribute('data-task-id'))).toBe(launchPost);
+  });
+
+  it('shows a draft live in the co-editor’s form, and in no list until it is saved', async () => {
+    const pricing = (await cardByTitle(ann.page, 'Review the pricing page').getAttribute('data-task-id')) ?? '';
+    const annDialog = await openTask(ann.page, pricing);
+    const bobDialog = await openTask(bob.page, pricing);
+    await annDialog.locator('.presence .who', { hasText: 'Bob' }).waitFor();
+    await bobDialog.locator('.presence .who', { hasText: 'Ann' }).waitFor();
+
+    // Ann types at the end of the title, key by key; Bob writes notes.
+    const title = annDialog.getByLabel('Title');
+    await title.press('End');
+    await title.pressSequentially(' and the FAQ');
+    const drafted = 'Review the pricing page and the FAQ';
+    await bobDialog.getByLabel('Notes').fill('Compare with last year');
+    await bob.page.waitForFunction((value) => document.querySelector<HTMLInputElement>('#field-task-title')?.value === value, drafted);
+    await ann.page.waitForFunction(
+      () => document.querySelector<HTMLTextAreaElement>('#field-task-notes')?.value === 'Compare with last year',
+    );
+    await bobDialog.locator('[data-field="task/title"] .field-presence', { hasText: 'Ann editing' }).waitFor();
+    await bob.page.screenshot({ path: join(SHOTS, '06-draft-phone.png') });
+    await ann.page.screenshot({ path: join(SHOTS, '06-draft.png') });
+
+    // Neither board shows the draft.
+    for (const { page } of [ann, bob]) {
+      expect(await cardById(page, pricing).locator('.card-title').textContent()).toBe('Review the pricing page');
+      expect((await boardOf(page)).map(([, cardTitle]) => cardTitle)).not.toContain(drafted);
+    }
+
+    // Ann saves: both changes in one transaction; Bob's form closes, saying who saved it.
+    await annDialog.getByRole('button', { name: 'Save' }).click();
+    await annDialog.waitFor({ state: 'detached' });
+    for (const { page } of [ann, bob]) await cardByTitle(page, drafted).waitFor();
+    await bobDialog.waitFor({ state: 'detached' });
+    expect(await bob.page.locator('#announcer').textContent()).toBe('Ann saved this task.');
+    const reopened = await openTask(bob.page, pricing);
+    expect(await reopened.getByLabel('Notes').inputValue()).toBe('Compare with last year');
+    await reopened.getByRole('button', { name: 'Close' }).click();
+    await reopened.waitFor({ state: 'detached' });
   });
 
   it('logged no errors, in the pages or on the server', () => {

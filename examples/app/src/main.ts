@@ -109,7 +109,7 @@ function newTaskForm(client: DatsyncClient, session: Session): HTMLElement {
 async function boardScreen(session: Session): Promise<void> {
   const client = await openReplica(session);
   ensureUser(client, session.user.sub);
-  const announcer = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
+  const announcer = h('p', { id: 'announcer', class: 'visually-hidden', 'aria-live': 'polite' });
   const alerts = h('div', { class: 'alerts', role: 'alert' });
   const announce = (message: string): void => {
     announcer.textContent = message;
