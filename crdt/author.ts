@@ -27,6 +27,13 @@ export interface WriteIntent {
 export interface ObservedView {
   /** Live versions of one register, with their values. */
   live(entity: EntityId, attribute: Attr): ReadonlyArray<{ readonly dot: Dot; readonly value: Value }>;
+  /**
+   * For a dot of a write not yet decided by the authority: the dots that write
+   * superseded (transitively). A new write superseding it supersedes them too,
+   * so that if the authority refuses the undecided write, the new one still
+   * replaces what its author saw replaced, instead of standing beside it.
+   */
+  undecidedSupersedes?(dot: Dot): readonly Dot[];
 }
 
 /**
@@ -89,6 +96,9 @@ export class LocalAuthor {
       } else {
         for (const v of live) if (intent.value === undefined || valuesEqual(v.value, intent.value)) supersedes.push(v.dot);
         if (supersedes.length === 0) continue;
+      }
+      if (view.undecidedSupersedes !== undefined) {
+        for (const dot of [...supersedes]) supersedes.push(...view.undecidedSupersedes(dot));
       }
       ops.push({
         offset: ops.length,

@@ -51,6 +51,34 @@ export class TentativeState implements ObservedView {
     };
   }
 
+  /** The dots the tentative op named `dot` superseded, and theirs if tentative too (none for a confirmed dot). */
+  undecidedSupersedes(dot: Dot): Dot[] {
+    const out: Dot[] = [];
+    const seen = new Set<string>();
+    const visit = (at: Dot): void => {
+      const op = this.pendingOp(at);
+      if (op === undefined) return;
+      for (const earlier of op.supersedes) {
+        const key = `${earlier.replica}:${earlier.counter}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push(earlier);
+        visit(earlier);
+      }
+    };
+    visit(dot);
+    return out;
+  }
+
+  private pendingOp(dot: Dot): Transaction['ops'][number] | undefined {
+    for (const tx of this.pendingList) {
+      if (tx.replica !== dot.replica || dot.counter < tx.counter) continue;
+      const op = tx.ops.find((o) => tx.counter + o.offset === dot.counter);
+      if (op !== undefined) return op;
+    }
+    return undefined;
+  }
+
   private isPendingDot(dot: Dot): boolean {
     for (const tx of this.pendingList) {
       if (tx.replica !== dot.replica) continue;
@@ -275,6 +303,25 @@ export class TentativeState implements ObservedView {
     for (const [entity, attribute, slot] of this.registers()) {
       if (slot instanceof Version) yield [entity, attribute, slot.value];
       else for (const value of visibleValues(slot, this.confirmed.spec(attribute))) yield [entity, attribute, value];
+    }
+  }
+
+  /** Every visible datom, in the order `datoms()` yields them, without an array per datom. */
+  forEachDatom(visit: (entity: EntityId, attribute: Attr, value: Value) => void): void {
+    const overlay = this.overlay;
+    const confirmed = this.confirmed;
+    const visitSlot = (entity: EntityId, attribute: Attr, slot: Slot): void => {
+      if (slot instanceof Version) visit(entity, attribute, slot.value);
+      else for (const value of visibleValues(slot, confirmed.spec(attribute))) visit(entity, attribute, value);
+    };
+    for (const entity of confirmed.entityIds()) {
+      const shadowed = overlay.get(entity);
+      for (const [attribute, slot] of confirmed.attributesOf(entity)) {
+        if (shadowed?.has(attribute) !== true) visitSlot(entity, attribute, slot);
+      }
+    }
+    for (const [entity, attrs] of overlay) {
+      for (const [attribute, entry] of attrs) if (entry.slot !== undefined) visitSlot(entity, attribute, entry.slot);
     }
   }
 

@@ -228,6 +228,21 @@ describe('rollback and reject', () => {
     expect(client.pull('["person/name"]', x)).toEqual({ 'person/name': 'second' });
   });
 
+  it('a later write replaces what the rolled-back earlier one replaced: the base does not come back as a sibling', async () => {
+    const client = await newClient();
+    const r1 = await client.transact([{ ':db/id': 'x', 'person/name': 'base' }]);
+    client.replica.confirm(defined(r1.txId));
+    const x = tempEid(r1, 'x');
+    const first = await client.transact([[':db/add', x, 'person/name', 'first']]);
+    const second = await client.transact([[':db/add', x, 'person/name', 'second']]);
+    // The second write names the base too, so it stands alone wherever the first is refused.
+    const base = { replica: client.replicaId, counter: pendingTx(client, first.txId).counter - 1 };
+    expect(pendingTx(client, second.txId).ops[0]?.supersedes).toContainEqual(base);
+    client.rollback(pendingTx(client, first.txId), new DatsyncError('rejected', 'no'));
+    expect(client.conflicts()).toEqual([]);
+    expect(client.replica.state.live(client.entityId(x) as never, 'person/name' as never).map((v) => v.value)).toEqual(['second']);
+  });
+
   it('rolls back an entity created by the rejected transaction', async () => {
     const client = await newClient();
     const r = await client.transact([{ ':db/id': 'x', 'person/name': 'ghost', 'person/friend': { 'person/name': 'nested' } }]);
