@@ -197,12 +197,12 @@ export class DraftHub<Identity> {
     if (loaded !== undefined && !(loaded instanceof YRoomHolder)) {
       // The key's last draft is closed: a peer that knew it learns why; anyone else may open the next one.
       const closed = loaded;
-      if (generation !== undefined || watchOnly) return refuse(CloseCode.DraftClosed, JSON.stringify(closed));
+      if (generation !== undefined || watchOnly) return refuse(CloseCode.DraftClosed, closeReason(closed));
       loaded = undefined;
     }
     const existing = loaded instanceof YRoomHolder ? loaded.loaded : undefined;
     if (existing !== undefined && generation !== undefined && generation !== existing.generation) {
-      return refuse(CloseCode.DraftClosed, JSON.stringify({ reason: 'superseded', at: this.hooks.now() }));
+      return refuse(CloseCode.DraftClosed, closeReason({ reason: 'superseded', at: this.hooks.now() }));
     }
     const fields = existing === undefined ? requested : union(draftMeta(existing.room.doc).fields, requested, this.hooks.schema);
     const access = this.access(identity, key, fields);
@@ -351,7 +351,7 @@ export class DraftHub<Identity> {
     } catch (error) {
       this.hooks.onError(error);
     }
-    loaded.room.closeAll(CloseCode.DraftClosed, JSON.stringify(closed).slice(0, 120));
+    loaded.room.closeAll(CloseCode.DraftClosed, closeReason(closed));
     loaded.room.destroy();
   }
 
@@ -434,6 +434,20 @@ class YRoomHolder {
   constructor(loaded: LoadedRoom) {
     this.loaded = loaded;
   }
+}
+
+/** A WebSocket close reason holds at most 123 bytes of UTF-8. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/** Why a draft closed, as JSON that fits a close reason: who closed it goes first, then the transaction. */
+function closeReason(closed: DraftClosed): string {
+  const { by, txId, ...rest } = closed;
+  const fits = (reason: string): boolean => new TextEncoder().encode(reason).length <= MAX_CLOSE_REASON_BYTES;
+  for (const candidate of [closed, { ...rest, ...(txId === undefined ? {} : { txId }) }, rest]) {
+    const reason = JSON.stringify(candidate);
+    if (fits(reason)) return reason;
+  }
+  return JSON.stringify({ reason: closed.reason, at: closed.at });
 }
 
 function parseFields(value: string | null, schema: Schema): Attr[] | null {

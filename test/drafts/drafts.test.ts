@@ -107,6 +107,28 @@ describe('collaborative drafts', () => {
     expect(again.changes()).toEqual([]);
   });
 
+  it('tells an editor who was away that the draft closed, whoever long-named closed it', async () => {
+    const server = await setup();
+    const ann = await user(server, 'ann');
+    const ben = await user(server, 'ben');
+    const id = await task(ann, 'Named');
+    await ben.whenSynced();
+    // A WebSocket close reason holds at most 123 bytes; the closer's name alone may be longer.
+    const a = await ann.openDraft(id, { fields: ['task/title'], presence: { name: `Ann ${'é'.repeat(60)}` } });
+    const b = await ben.openDraft(id, { fields: ['task/title'] });
+    ben.disconnect();
+    a.set('task/title', 'Named, and committed');
+    await a.commit();
+    ben.connect({
+      url: server.url,
+      token: 'token-ben',
+      WebSocket: (await import('ws')).WebSocket,
+      initialBackoffMs: 20,
+      maxBackoffMs: 200,
+    });
+    expect(await closing(b)).toMatchObject({ reason: 'committed', entity: id });
+  });
+
   it('keeps a rejected commit open with the reason', async () => {
     const server = await setup({
       canWrite: ({ datoms }) => !datoms.some((d) => d.added && d.v === 'forbidden') || 'that title is not allowed',
