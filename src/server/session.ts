@@ -64,6 +64,8 @@ export class Session<Identity> {
   private expiry: number | undefined;
   private expiredNoticeSent = false;
   private replica: ReplicaId | undefined;
+  /** The replica id is not yet bound to the identity (storage refused the binding): the first push binds it. */
+  private unclaimed = false;
   /** Log form: the last log position sent. */
   private sent = 0;
   /** State form: what the client may hold, and what waits to be sent. */
@@ -232,7 +234,18 @@ export class Session<Identity> {
       return;
     }
     const log = this.hooks.log;
-    if (!(await log.claimReplica(hello.replicaId, this.hooks.identityKey(identity)))) {
+    const key = this.hooks.identityKey(identity);
+    let mine: boolean;
+    try {
+      mine = await log.claimReplica(hello.replicaId, key);
+    } catch (error) {
+      if (!storageFailed(error)) throw error;
+      // Storage refuses writes (a full disk): reads go on, and the first push binds the replica id.
+      const owner = await log.storage.replicaOwner(hello.replicaId);
+      mine = owner === undefined || owner === key;
+      this.unclaimed = owner === undefined;
+    }
+    if (!mine) {
       this.fail({ code: ErrorCode.Forbidden, message: 'this replica id belongs to another identity' }, CloseCode.Forbidden);
       return;
     }
@@ -359,13 +372,25 @@ export class Session<Identity> {
     const identity = this.identity;
     if (identity === undefined || this.phase !== 'ready') return;
     // Another tab of the same identity may send our writes: any replica id bound to this identity will do.
-    if (tx.replica !== this.replica && !(await this.hooks.log.claimReplica(tx.replica, this.hooks.identityKey(identity)))) {
-      this.send({
-        type: 'reject',
-        txId: transactionId(tx),
-        error: { code: ErrorCode.Forbidden, message: 'this replica id belongs to another identity' },
-      });
-      return;
+    if (tx.replica !== this.replica || this.unclaimed) {
+      let mine: boolean;
+      try {
+        mine = await this.hooks.log.claimReplica(tx.replica, this.hooks.identityKey(identity));
+      } catch (error) {
+        if (!storageFailed(error)) throw error;
+        const message = 'the server could not store the transaction: its storage refuses writes; send it again later';
+        this.send({ type: 'reject', txId: transactionId(tx), error: { code: ErrorCode.StorageFailed, message } });
+        return;
+      }
+      if (!mine) {
+        this.send({
+          type: 'reject',
+          txId: transactionId(tx),
+          error: { code: ErrorCode.Forbidden, message: 'this replica id belongs to another identity' },
+        });
+        return;
+      }
+      if (tx.replica === this.replica) this.unclaimed = false;
     }
     const outcome = await this.hooks.log.submit(identity, tx);
     // Accepted transactions come back through the stream, in log order.
@@ -443,4 +468,8 @@ export class Session<Identity> {
     this.credits--;
     this.send({ type: 'records', batch: ++this.batch, head: log.head, through: last.position, entries });
   }
+}
+
+function storageFailed(error: unknown): boolean {
+  return error instanceof DatsyncError && error.code === ErrorCode.StorageFailed;
 }

@@ -1,0 +1,210 @@
+/**
+ * Faults against real server processes: SIGKILLed and restarted again and
+ * again while 50 clients write and are cut off at random; a full disk
+ * (RLIMIT_FSIZE, so writes fail with EFBIG as on a full device); the
+ * database file made unwritable under a running server (chattr +i); and,
+ * in process, a storage whose commits fail. In every case the server
+ * refuses what it could not store with a retryable `storage-failed`,
+ * acknowledges nothing it did not store, keeps serving reads, and after
+ * recovery every client converges with nothing acknowledged lost (checked
+ * against the SQLite file).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readServerLog } from '../../bench/load/check.js';
+import { runLoad, summarize } from '../../bench/load/run.js';
+import type { ServerProcess } from '../../bench/load/server-process.js';
+import { startServerProcess } from '../../bench/load/server-process.js';
+import type { TxId } from '../../crdt/index.js';
+import { DatsyncError, ErrorCode } from '../../crdt/index.js';
+import type { Client } from '../../src/client/client.js';
+import type { RejectedEvent } from '../../src/client/index.js';
+import type { CommitBatch } from '../../storage/contract.js';
+import { MemoryStorage } from '../../storage/memory.js';
+import { client, schema, startServer, view } from '../sync/harness.js';
+
+const soak = process.env.DATSYNC_SOAK === '1';
+const dir = mkdtempSync(join(tmpdir(), 'datsync-faults-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The tasks schema as a file, for `datsync serve`. */
+function schemaFile(): string {
+  const path = join(dir, 'schema.json');
+  writeFileSync(path, JSON.stringify(schema));
+  return path;
+}
+
+/** The next rejection of one of `c`'s writes. */
+function nextRejection(c: Client): Promise<RejectedEvent> {
+  return new Promise((resolve) => {
+    const stop = c.on('rejected', (event) => {
+      stop();
+      resolve(event);
+    });
+  });
+}
+
+/** Writes one at a time until the server refuses one; returns the ids it acknowledged meanwhile. */
+async function writeUntilRefused(c: Client, label: string, max: number): Promise<{ refused: RejectedEvent; written: TxId[] }> {
+  const refusal = nextRejection(c);
+  let refused: RejectedEvent | undefined;
+  void refusal.then((event) => {
+    refused = event;
+  });
+  const written: TxId[] = [];
+  for (let i = 0; i < max && refused === undefined; i++) {
+    const report = await c.transact([{ 'task/title': `${label} ${i} ${'x'.repeat(2000)}` }]);
+    if (report.txId !== null) written.push(report.txId);
+    await Promise.race([c.whenSynced(), refusal]);
+  }
+  if (refused === undefined) throw new Error(`the server took ${max} writes without refusing one`);
+  return { refused, written };
+}
+
+function acknowledged(c: Client, written: readonly TxId[]): Promise<TxId[]> {
+  return c.storage.readLog(0, 100_000).then((records) => {
+    const inLog = new Set(records.map((r) => `${r.tx.replica}:${r.tx.counter}` as TxId));
+    return written.filter((id) => inLog.has(id));
+  });
+}
+
+describe('a server process killed and restarted under load', () => {
+  it(`survives ${soak ? 30 : 5} SIGKILLs while 50 clients write and are cut off at random: all converge on the log, nothing acknowledged lost`, async () => {
+    const kills = soak ? 30 : 5;
+    const report = await runLoad({
+      clients: 50,
+      seconds: soak ? 60 : 6,
+      writers: 10,
+      ratePerWriter: 5,
+      disconnectsPerSecond: 10,
+      faults: async (control) => {
+        for (let k = 0; k < kills && control.writing; k++) {
+          await control.tick();
+          await control.kill();
+          await control.restart();
+        }
+      },
+    });
+    console.log(summarize(report));
+    expect(report.problems).toEqual([]);
+    expect(report.restarts).toBeGreaterThanOrEqual(Math.min(kills, 3));
+    expect(report.generator.acknowledged).toBeGreaterThan(0);
+    expect(report.generator.disconnects).toBeGreaterThan(0);
+  });
+});
+
+describe('a full disk', () => {
+  it('refuses writes with a clear storage-failed, acknowledges only what it stored, serves reads, and recovers after a restart', async () => {
+    const data = join(dir, 'full');
+    const schemaPath = schemaFile();
+    let server: ServerProcess = await startServerProcess({ data, schema: schemaPath, fileSizeLimitKiB: 384 });
+    const writer = await client(server.url, { token: 'writer' });
+    await writer.whenSynced();
+    const { refused, written } = await writeUntilRefused(writer, 'full', 2000);
+    expect(refused.error.code).toBe(ErrorCode.StorageFailed);
+    expect(refused.error.message).toContain('could not store');
+    expect(new DatsyncError(refused.error.code, refused.error.message).retry).toBe(true);
+    // It keeps serving reads: a new client gets everything acknowledged so far.
+    const acked = await acknowledged(writer, written);
+    expect(acked.length).toBeGreaterThan(0);
+    const reader = await client(server.url);
+    await reader.whenSynced();
+    expect(reader.q('[:find (count ?e) . :where [?e "task/title"]]')).toBe(acked.length);
+    expect(server.alive).toBe(true);
+
+    // Recovery: the disk has room again after a restart; writing goes on and everyone converges.
+    await server.kill();
+    server = await startServerProcess({ data, schema: schemaPath, port: server.port });
+    for (let i = 0; i < 5; i++) await writer.transact([{ 'task/title': `after ${i}` }]);
+    await writer.whenSynced();
+    await reader.whenSynced();
+    expect(view(reader)).toEqual(view(writer));
+    await Promise.all([writer.close(), reader.close()]);
+    await server.stop();
+    const log = await readServerLog(join(data, 'datsync.db'), schema);
+    expect(log.contiguous).toBe(true);
+    for (const id of acked) expect(log.txIds.has(id)).toBe(true);
+    expect(log.head).toBe(acked.length + 5);
+  });
+});
+
+const chattr =
+  spawnSync('sh', ['-c', `touch ${join(dir, 'probe')} && chattr +i ${join(dir, 'probe')} && chattr -i ${join(dir, 'probe')}`]).status === 0;
+
+describe('an unwritable database file', () => {
+  it.skipIf(!chattr)(
+    'refuses writes while the file is immutable (chattr +i), acknowledges nothing, and takes writes again once it is not',
+    async () => {
+      const data = join(dir, 'immutable');
+      const server = await startServerProcess({ data, schema: schemaFile() });
+      const files = ['datsync.db', 'datsync.db-wal'].map((name) => join(data, name));
+      const writer = await client(server.url);
+      const reader = await client(server.url);
+      try {
+        await writer.transact([{ 'task/title': 'before' }]);
+        await writer.whenSynced();
+        expect(spawnSync('chattr', ['+i', ...files]).status).toBe(0);
+        const { refused, written } = await writeUntilRefused(writer, 'frozen', 5);
+        expect(refused.error.code).toBe(ErrorCode.StorageFailed);
+        expect(await acknowledged(writer, written)).toEqual([]);
+        expect(server.alive).toBe(true);
+        await reader.whenSynced();
+        expect(reader.q('[:find [?t ...] :where [_ "task/title" ?t]]')).toEqual(['before']);
+        spawnSync('chattr', ['-i', ...files]);
+        await writer.transact([{ 'task/title': 'after' }]);
+        await writer.whenSynced();
+        await reader.whenSynced();
+        expect(view(reader)).toEqual(view(writer));
+        expect(reader.q('[:find (count ?e) . :where [?e "task/title"]]')).toBe(2);
+      } finally {
+        spawnSync('chattr', ['-i', ...files]);
+        await Promise.all([writer.close(), reader.close()]);
+        await server.kill();
+      }
+      const log = await readServerLog(join(data, 'datsync.db'), schema);
+      expect(log.head).toBe(2);
+      expect(log.contiguous).toBe(true);
+    },
+  );
+});
+
+/** Memory storage whose commits fail as a full disk's do while `full` is set. */
+class FillingStorage extends MemoryStorage {
+  full = false;
+  override async commit(batch: CommitBatch): Promise<void> {
+    if (this.full)
+      throw new DatsyncError(ErrorCode.StorageFailed, `${this.name}: could not commit: the disk is full`, { sqlite: 'SQLITE_FULL' });
+    return super.commit(batch);
+  }
+}
+
+describe('a storage whose commits fail (in process)', () => {
+  it('refuses with storage-failed, acknowledges nothing, keeps serving reads, and takes writes once storage works again', async () => {
+    const storage = new FillingStorage();
+    const server = await startServer({ storage });
+    const writer = await client(server.url);
+    const reader = await client(server.url);
+    await writer.transact([{ 'task/title': 'stored' }]);
+    await writer.whenSynced();
+    storage.full = true;
+    const refusal = nextRejection(writer);
+    await writer.transact([{ 'task/title': 'not stored' }]);
+    const refused = await refusal;
+    expect(refused.error.code).toBe(ErrorCode.StorageFailed);
+    expect(refused.error.message).toContain('the disk is full');
+    expect(server.head).toBe(1);
+    await reader.whenSynced();
+    expect(reader.q('[:find [?t ...] :where [_ "task/title" ?t]]')).toEqual(['stored']);
+    storage.full = false;
+    await writer.transact([{ 'task/title': 'stored again' }]);
+    await writer.whenSynced();
+    await reader.whenSynced();
+    expect(view(reader)).toEqual(view(writer));
+    expect(server.head).toBe(2);
+    await Promise.all([writer.close(), reader.close()]);
+    await server.close();
+  });
+});
