@@ -126,11 +126,13 @@ function statements(s: string) {
     lockHead: `SELECT GREATEST(h.position, COALESCE(n.position, 0)) AS position FROM ${s}.head h LEFT JOIN ${s}.snapshot n ON n.id = 1 WHERE h.id = 1 FOR UPDATE OF h`,
     lastPosition: `SELECT GREATEST(h.position, COALESCE(n.position, 0)) AS position FROM ${s}.head h LEFT JOIN ${s}.snapshot n ON n.id = 1 WHERE h.id = 1`,
     positionOf: `SELECT position FROM ${s}.log WHERE tx_id = $1`,
-    insertLog: `INSERT INTO ${s}.log (position, tx_id, replica, counter, last_counter, data)
-      SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[])`,
-    // The new head is announced with the commit: NOTIFY is delivered only if (and once) it commits.
-    moveHead: `WITH moved AS (UPDATE ${s}.head SET position = $1 WHERE id = 1 RETURNING position)
-      SELECT pg_notify($2, position::text) FROM moved`,
+    // One statement: the records, the head moved past them, and the new head announced (NOTIFY is
+    // delivered only if, and once, the transaction commits).
+    append: `WITH appended AS (
+        INSERT INTO ${s}.log (position, tx_id, replica, counter, last_counter, data)
+        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[])
+      ), moved AS (UPDATE ${s}.head SET position = $7 WHERE id = 1 RETURNING position)
+      SELECT pg_notify($8, position::text) FROM moved`,
     insertOutbox: `INSERT INTO ${s}.outbox (tx_id, data)
       SELECT t, d FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS x(t, d, n) ORDER BY n ON CONFLICT (tx_id) DO NOTHING`,
     deleteOutbox: `DELETE FROM ${s}.outbox WHERE tx_id = ANY($1::text[])`,
@@ -329,15 +331,16 @@ export class PostgresStorage implements Storage {
       const newHead = records[records.length - 1]?.position;
       if (newHead !== undefined) {
         const txs = records.map((record) => record.tx);
-        await client.query(sql.insertLog, [
+        await client.query(sql.append, [
           records.map((record) => record.position),
           txs.map(transactionId),
           txs.map((tx) => tx.replica),
           txs.map((tx) => tx.counter),
           txs.map(lastCounter),
           txs.map((tx) => encodeTransactions([tx])),
+          newHead,
+          this.channel,
         ]);
-        await client.query(sql.moveHead, [newHead, this.channel]);
       }
     }
     const outboxAdd = batch.outboxAdd ?? [];
@@ -383,8 +386,9 @@ export class PostgresStorage implements Storage {
     const client = await this.checkOut('begin an append');
     let head: number;
     try {
-      await client.query('BEGIN');
-      head = (await client.query<{ position: number }>(this.sql.lockHead)).rows[0]?.position ?? 0;
+      // One round trip: a multi-statement query answers with a result per statement.
+      const results = (await client.query(`BEGIN; ${this.sql.lockHead}`)) as unknown as Array<pg.QueryResult<{ position: number }>>;
+      head = results[1]?.rows[0]?.position ?? 0;
     } catch (cause) {
       this.giveBack(client, true);
       throw failure(this.name, 'begin an append', cause);

@@ -5,8 +5,10 @@
  */
 export type { Attr, EntityId, ErrorData, ReplicaId, Transaction, TxId } from '../../crdt/index.js';
 export { DatsyncError, ErrorCode } from '../../crdt/index.js';
-export type { CommitBatch, LogRecord, Meta, Rejection, Snapshot, Storage } from '../../storage/contract.js';
+export type { AppendTurn, CommitBatch, LogRecord, Meta, Rejection, SharedLog, Snapshot, Storage } from '../../storage/contract.js';
 export { MemoryStorage, MemoryStore } from '../../storage/memory.js';
+export type { PostgresOptions } from '../../storage/postgres.js';
+export { PostgresStorage } from '../../storage/postgres.js';
 export { SqliteStorage } from '../../storage/sqlite.js';
 export type { Datom, Db, Eid } from '../datascript/index.js';
 /** Query and pull the databases hooks receive (`dbBefore`/`dbAfter` of a write rule, `server.db()`). */
