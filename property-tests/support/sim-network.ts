@@ -1,25 +1,39 @@
 /**
  * A simulated network for the sync property tests: no sockets, no real time.
  *
- * Every connection keeps WebSocket's guarantee (each direction delivers in
- * order), and nothing else: which connection delivers next, when a
- * connection dies (dropping what it had in flight), when reconnect timers
- * fire and when the server restarts are all chosen by the test, so fast-check
- * explores schedules a real network rarely produces and shrinks failures to
- * a readable one.
+ * Every connection keeps WebSocket's guarantees (each direction delivers in
+ * order; a server's close arrives after what it sent before, and its reason
+ * may not exceed 123 bytes), and nothing else: which connection delivers
+ * next, when a connection dies (dropping what it had in flight), when
+ * reconnect timers fire and when the server restarts are all chosen by the
+ * test, so fast-check explores schedules a real network rarely produces and
+ * shrinks failures to a readable one.
+ *
+ * A socket dialling a URL under `/drafts/` reaches the server's draft hub
+ * (`core.drafts.connect`, as the WebSocket layer wires it), with the URL's
+ * `token` as its credentials; any other URL reaches the sync.
  */
 import type { Scheduler, SocketFactory, SocketLike } from '../../src/client/sync.js';
-import type { Connection, SyncCore } from '../../src/server/core.js';
+import type { SyncCore } from '../../src/server/core.js';
+
+/** The server's end of a connection: what the client sent, and its going. */
+interface ServerEnd {
+  frame(bytes: Uint8Array): void;
+  closed(): void;
+}
 
 interface SimConnection {
   readonly id: number;
+  readonly url: string;
   readonly socket: SimSocket;
-  server: Connection | undefined;
+  server: ServerEnd | undefined;
   readonly up: Uint8Array[];
   readonly down: Uint8Array[];
   /** The client has not yet been told the socket opened. */
   opening: boolean;
   open: boolean;
+  /** The server closed it: the client learns so once it has what was sent before. */
+  closing: { readonly code: number; readonly reason: string } | undefined;
 }
 
 interface Timer {
@@ -39,18 +53,18 @@ class SimSocket implements SocketLike {
   connection: SimConnection | undefined;
   private readonly network: SimNetwork;
 
-  constructor(network: SimNetwork) {
+  constructor(network: SimNetwork, url: string) {
     this.network = network;
-    network.dial(this);
+    network.dial(this, url);
   }
 
   send(data: Uint8Array): void {
-    if (this.readyState !== 1 || this.connection === undefined) return;
+    if (this.readyState !== 1 || this.connection === undefined || this.connection.closing !== undefined) return;
     this.connection.up.push(data.slice());
   }
 
-  close(code = 1000): void {
-    if (this.connection !== undefined) this.network.cut(this.connection, code);
+  close(code = 1000, reason = ''): void {
+    if (this.connection !== undefined) this.network.cut(this.connection, code, reason);
   }
 }
 
@@ -71,8 +85,8 @@ export class SimNetwork {
   constructor() {
     const network = this;
     this.Socket = class extends SimSocket {
-      constructor(_url: string) {
-        super(network);
+      constructor(url: string) {
+        super(network, url);
       }
     } as unknown as SocketFactory;
     this.scheduler = {
@@ -95,14 +109,27 @@ export class SimNetwork {
     this.core = core;
   }
 
-  dial(socket: SimSocket): void {
-    const connection: SimConnection = { id: this.nextId++, socket, server: undefined, up: [], down: [], opening: true, open: true };
+  /** Drops a frame a client sends on a connection to `url` when it returns true (to show a property can fail). */
+  dropUp: ((url: string, frame: Uint8Array) => boolean) | undefined;
+
+  dial(socket: SimSocket, url: string): void {
+    const connection: SimConnection = {
+      id: this.nextId++,
+      url,
+      socket,
+      server: undefined,
+      up: [],
+      down: [],
+      opening: true,
+      open: true,
+      closing: undefined,
+    };
     socket.connection = connection;
     this.connections.push(connection);
   }
 
   /** Closes a connection: both sides learn of it; whatever was in flight is lost. */
-  cut(connection: SimConnection, code: number): void {
+  cut(connection: SimConnection, code: number, reason = 'cut'): void {
     if (!connection.open) return;
     connection.open = false;
     connection.up.length = 0;
@@ -112,7 +139,7 @@ export class SimNetwork {
     socket.readyState = 3;
     const index = this.connections.indexOf(connection);
     if (index >= 0) this.connections.splice(index, 1);
-    socket.onclose?.({ code, reason: 'cut' });
+    socket.onclose?.({ code, reason });
   }
 
   /** Connections (and their pending opens or messages) a step may act on. */
@@ -120,13 +147,17 @@ export class SimNetwork {
     return this.connections.length;
   }
 
+  private pending(c: SimConnection): boolean {
+    return c.opening || c.closing !== undefined || c.up.length > 0 || c.down.length > 0;
+  }
+
   get busy(): boolean {
-    return this.connections.some((c) => c.opening || c.up.length > 0 || c.down.length > 0);
+    return this.connections.some((c) => this.pending(c));
   }
 
   /** Delivers one thing on the `pick`-th connection with something to deliver; false if there is none. */
   deliver(pick: number, preferDown: boolean): boolean {
-    const ready = this.connections.filter((c) => c.opening || c.up.length > 0 || c.down.length > 0);
+    const ready = this.connections.filter((c) => this.pending(c));
     const connection = ready[pick % Math.max(1, ready.length)];
     if (connection === undefined) return false;
     if (connection.opening) {
@@ -136,26 +167,44 @@ export class SimNetwork {
         return true;
       }
       connection.opening = false;
-      connection.server = core.connect(
-        {
-          send: (frame) => {
-            if (connection.open) connection.down.push(frame.slice());
-          },
-          close: (code) => this.cut(connection, code),
-          bufferedAmount: 0,
-        },
-        { remoteAddress: 'sim', headers: {}, urlToken: null },
-      );
+      connection.server = this.accept(core, connection);
       connection.socket.readyState = 1;
       connection.socket.onopen?.({});
+      return true;
+    }
+    if (connection.closing !== undefined && connection.down.length === 0) {
+      this.cut(connection, connection.closing.code, connection.closing.reason);
       return true;
     }
     const down = connection.down.length > 0 && (preferDown || connection.up.length === 0);
     const frame = down ? connection.down.shift() : connection.up.shift();
     if (frame === undefined) return false;
     if (down) connection.socket.onmessage?.({ data: frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) });
-    else connection.server?.frame(frame);
+    else if (this.dropUp?.(connection.url, frame) !== true) connection.server?.frame(frame);
     return true;
+  }
+
+  private accept(core: SyncCore<unknown>, connection: SimConnection): ServerEnd {
+    const url = new URL(connection.url);
+    const info = { remoteAddress: 'sim', headers: {}, urlToken: url.searchParams.get('token') };
+    const send = (frame: Uint8Array): void => {
+      if (connection.open) connection.down.push(frame.slice());
+    };
+    const close = (code: number, reason: string): void => {
+      if (new TextEncoder().encode(reason).length > 123) throw new RangeError('The message must not be greater than 123 bytes');
+      if (!connection.open || connection.closing !== undefined) return;
+      // What the server sent still arrives; what the client sends from now on is not read.
+      connection.closing = { code, reason };
+      connection.up.length = 0;
+      const server = connection.server;
+      connection.server = undefined;
+      server?.closed();
+    };
+    const at = url.pathname.indexOf('/drafts/');
+    if (at < 0) return core.connect({ send, close, bufferedAmount: 0 }, info);
+    const key = decodeURIComponent(url.pathname.slice(at + '/drafts/'.length));
+    const draft = core.drafts.connect({ send, close }, info, key, url.searchParams);
+    return { frame: (bytes) => draft.message(bytes), closed: () => draft.closed() };
   }
 
   /** Kills the `pick`-th live connection (a dropped network). */
