@@ -127,6 +127,11 @@ export interface AppendTurn {
   /** The last log position as the turn began: every record up to it is committed and readable. */
   readonly head: number;
   /**
+   * Records after the position `turn` was given, up to `head`, read with the
+   * lock (all of them, or the first of them: the caller reads the rest).
+   */
+  readonly records: readonly LogRecord[];
+  /**
    * Stores `batch` (its log records follow `head`) and ends the turn: atomic
    * and durable as `Storage.commit`. When the connection broke while the
    * commit was on its way, whether it took is unknown: the error then
@@ -142,8 +147,8 @@ export interface AppendTurn {
  * take turns, and each process hears of what the others committed.
  */
 export interface SharedLog {
-  /** Waits for the right to append (see `AppendTurn`). */
-  turn(): Promise<AppendTurn>;
+  /** Waits for the right to append (see `AppendTurn`); `after`: the last position the caller holds. */
+  turn(after: number): Promise<AppendTurn>;
   /**
    * Calls `listener` with the new head when another process may have
    * appended, and with undefined when notices may have been missed (after a

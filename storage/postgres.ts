@@ -123,6 +123,7 @@ function draftFields(row: DraftRow): Omit<StoredDraft, 'state'> {
 /** The SQL every instance runs, with the schema filled in. */
 function statements(s: string) {
   return {
+    schema: s,
     lockHead: `SELECT GREATEST(h.position, COALESCE(n.position, 0)) AS position FROM ${s}.head h LEFT JOIN ${s}.snapshot n ON n.id = 1 WHERE h.id = 1 FOR UPDATE OF h`,
     lastPosition: `SELECT GREATEST(h.position, COALESCE(n.position, 0)) AS position FROM ${s}.head h LEFT JOIN ${s}.snapshot n ON n.id = 1 WHERE h.id = 1`,
     positionOf: `SELECT position FROM ${s}.log WHERE tx_id = $1`,
@@ -177,6 +178,9 @@ function statements(s: string) {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,40}$/;
 
+/** Records read with a turn's lock, at most (the log holds the rest). */
+const TURN_PAGE = 1000;
+
 function ignore(): void {}
 
 export class PostgresStorage implements Storage {
@@ -230,7 +234,7 @@ export class PostgresStorage implements Storage {
         rows.map((row): [string, Rejection] => [row.tx_id, { txId: row.tx_id, code: row.code, message: row.message, ops: row.ops }]),
       );
     });
-    this.shared = { turn: () => this.turn(), watch: (listener) => this.watchLog(listener) };
+    this.shared = { turn: (after) => this.turn(after), watch: (listener) => this.watchLog(listener) };
   }
 
   /** Connects, then creates or upgrades the tables (under an advisory lock, so nodes starting together take turns). */
@@ -381,14 +385,20 @@ export class PostgresStorage implements Storage {
   }
 
   /** A turn: the head row locked in a transaction of its own, until `commit` or `release`. */
-  private async turn(): Promise<AppendTurn> {
+  private async turn(after: number): Promise<AppendTurn> {
     this.open();
+    if (!Number.isSafeInteger(after) || after < 0) throw new DatsyncError(ErrorCode.StorageFailed, 'a turn starts after a position');
     const client = await this.checkOut('begin an append');
     let head: number;
+    let records: LogRecord[];
     try {
-      // One round trip: a multi-statement query answers with a result per statement.
-      const results = (await client.query(`BEGIN; ${this.sql.lockHead}`)) as unknown as Array<pg.QueryResult<{ position: number }>>;
-      head = results[1]?.rows[0]?.position ?? 0;
+      // One round trip (a multi-statement query answers with a result per statement): the lock, then
+      // what others appended since `after`, read under it. `after` is a checked integer, written inline.
+      const results = (await client.query(
+        `BEGIN; ${this.sql.lockHead}; SELECT position, data FROM ${this.sql.schema}.log WHERE position > ${after} ORDER BY position LIMIT ${TURN_PAGE}`,
+      )) as unknown as [unknown, pg.QueryResult<{ position: number }>, pg.QueryResult<LogRow>];
+      head = results[1].rows[0]?.position ?? 0;
+      records = results[2].rows.map(toRecord);
     } catch (cause) {
       this.giveBack(client, true);
       throw failure(this.name, 'begin an append', cause);
@@ -400,6 +410,7 @@ export class PostgresStorage implements Storage {
     };
     return {
       head,
+      records,
       commit: async (batch) => {
         end();
         try {

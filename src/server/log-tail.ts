@@ -50,11 +50,13 @@ export class LogTail {
   /**
    * Reads what others appended after the head, up to `to` (or all there
    * is), a page at a time: the head moves past each page, then `apply`
-   * takes it (in the same tick).
+   * takes it (in the same tick). `first` is the first page, when already read.
    */
-  async catchUp(to: number | undefined, apply: (records: readonly LogRecord[]) => void): Promise<void> {
+  async catchUp(to: number | undefined, apply: (records: readonly LogRecord[]) => void, first?: readonly LogRecord[]): Promise<void> {
+    let given = first;
     while (to === undefined || this.head < to) {
-      const records = await this.storage.readLog(this.head, CATCH_UP_PAGE);
+      const records = given ?? (await this.storage.readLog(this.head, CATCH_UP_PAGE));
+      given = undefined;
       if (records.length === 0) {
         if (to === undefined) return;
         throw new DatsyncError(ErrorCode.StorageFailed, `${this.storage.name}: the log ends before its head`, { head: to });

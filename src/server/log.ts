@@ -157,7 +157,7 @@ export class ServerLog<Identity> {
     log.tail.head = position;
     log.assigned = position;
     // Minted in a turn, so nodes starting together on an empty log agree on one id.
-    const turn = await log.turns.turn();
+    const turn = await log.turns.turn(position);
     const meta = await storage.meta();
     log.logId = meta.logId ?? options.randomId();
     if (meta.logId === undefined) await turn.commit({ meta: { logId: log.logId, schemaFingerprint: schema.fingerprint } });
@@ -242,8 +242,8 @@ export class ServerLog<Identity> {
       let turn: AppendTurn | undefined;
       let known: Map<TxId, Outcome>;
       try {
-        turn = await this.turns.turn();
-        await this.catchUp(turn.head);
+        turn = await this.turns.turn(this.tail.head);
+        await this.catchUp(turn.head, turn.records);
         known = await this.lookUp(group);
       } catch (cause) {
         await turn?.release().catch(() => undefined);
@@ -383,17 +383,21 @@ export class ServerLog<Identity> {
   }
 
   /** Applies what other nodes appended after our head, up to `to` (or all there is), and passes it on as appended. */
-  private async catchUp(to?: number): Promise<void> {
-    await this.tail.catchUp(to, (records) => {
-      const appended: Appended[] = records.map((record) => {
-        const changes = this.state.applyConfirmed(record.tx);
-        this.projection.apply(changes);
-        this.replicas.heard(record.tx.replica, lastCounter(record.tx));
-        return { record, changes };
-      });
-      this.assigned = this.tail.head;
-      this.events.emit('appended', appended);
-    });
+  private async catchUp(to?: number, first?: readonly LogRecord[]): Promise<void> {
+    await this.tail.catchUp(
+      to,
+      (records) => {
+        const appended: Appended[] = records.map((record) => {
+          const changes = this.state.applyConfirmed(record.tx);
+          this.projection.apply(changes);
+          this.replicas.heard(record.tx.replica, lastCounter(record.tx));
+          return { record, changes };
+        });
+        this.assigned = this.tail.head;
+        this.events.emit('appended', appended);
+      },
+      first,
+    );
   }
 
   /** Between turns: applies what other nodes appended. False when the log cannot be read now. */

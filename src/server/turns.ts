@@ -14,6 +14,7 @@ export function inProcessTurns(storage: Storage, head: () => number): SharedLog 
   return {
     turn: async () => ({
       head: head(),
+      records: [],
       commit: (batch) => storage.commit(batch),
       release: async () => undefined,
     }),

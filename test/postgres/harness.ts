@@ -47,7 +47,7 @@ export interface NodeOptions {
 export function deafened(storage: PostgresStorage): Storage {
   const shared = storage.shared;
   return Object.assign(Object.create(storage) as PostgresStorage, {
-    shared: { turn: () => shared.turn(), watch: () => () => undefined },
+    shared: { turn: (after: number) => shared.turn(after), watch: () => () => undefined },
   });
 }
 

@@ -62,8 +62,8 @@ describe.skipIf(url === undefined)('several nodes on one PostgreSQL log', () => 
     const slow = await PostgresStorage.open({ url: db, schema: namespace });
     const fast = await PostgresStorage.open({ url: db, schema: namespace });
     const { mint } = await writer();
-    const slowTurn = await slow.shared.turn();
-    const fastTurn = fast.shared.turn();
+    const slowTurn = await slow.shared.turn(0);
+    const fastTurn = fast.shared.turn(0);
     let fastHead: number | undefined;
     void fastTurn.then((turn) => {
       fastHead = turn.head;
@@ -72,6 +72,8 @@ describe.skipIf(url === undefined)('several nodes on one PostgreSQL log', () => 
     await slowTurn.commit({ log: [{ position: slowTurn.head + 1, tx: await mint([{ 'task/title': 'slow' }]) }] });
     const turn = await fastTurn;
     expect(fastHead).toBe(1);
+    // The turn brings what was appended since the position it was asked from, read under the lock.
+    expect(turn.records.map((record) => record.position)).toEqual([1]);
     await turn.commit({ log: [{ position: turn.head + 1, tx: await mint([{ 'task/title': 'fast' }]) }] });
     expect((await slow.readLog(0, 10)).map((record) => record.position)).toEqual([1, 2]);
     await Promise.all([slow.close(), fast.close()]);
