@@ -66,7 +66,9 @@ async function serve(args: readonly string[]): Promise<void> {
   const onError = (error: unknown): void => console.error('datsync:', error);
   let close: () => Promise<void>;
   if (config !== undefined) {
-    const app = await serveApp({ config, dataDir: values.data, storage, port, host: values.host, onError });
+    // Nodes sharing one log must share the token secret too: DATSYNC_TOKEN_SECRET, else the data directory's.
+    const tokenSecret = process.env.DATSYNC_TOKEN_SECRET || undefined;
+    const app = await serveApp({ config, dataDir: values.data, tokenSecret, storage, port, host: values.host, onError });
     close = app.close;
     console.log(`datsync ${VERSION} serving ${app.url} (sync: ${app.url.replace(/^http/, 'ws')}sync, log: ${storage.name})`);
   } else {

@@ -24,6 +24,8 @@ export interface ServeAppOptions {
   readonly config: ServeConfig;
   /** Where the token secret is kept (the data directory). */
   readonly dataDir: string;
+  /** The token secret itself (at least 32 bytes), for nodes that share one log; by default the data directory's. */
+  readonly tokenSecret?: string | undefined;
   readonly storage: Storage;
   readonly port: number;
   readonly host: string;
@@ -52,8 +54,7 @@ export function tokenSecret(dataDir: string): string {
   return secret;
 }
 
-function tokenRoutes(auth: TokenAuthentication, dataDir: string): { authenticate: AuthenticateHook; login: AppRoutes['login'] } {
-  const secret = tokenSecret(dataDir);
+function tokenRoutes(auth: TokenAuthentication, secret: string): { authenticate: AuthenticateHook; login: AppRoutes['login'] } {
   const expiresIn = auth.expiresIn ?? '12h';
   const issue = auth.login;
   return {
@@ -77,7 +78,7 @@ export async function serveApp(options: ServeAppOptions): Promise<ServedApp> {
   const auth =
     typeof config.authentication === 'function'
       ? { authenticate: config.authentication, login: undefined }
-      : tokenRoutes(config.authentication, options.dataDir);
+      : tokenRoutes(config.authentication, options.tokenSecret ?? tokenSecret(options.dataDir));
   const http = createHttpServer(appRequestHandler({ staticDir: config.staticDir, login: auth.login, onError: options.onError }));
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

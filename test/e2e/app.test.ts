@@ -64,8 +64,9 @@ describe.runIf(browserAvailable())('the task board in Chromium', () => {
     await dialog.waitFor({ state: 'detached' });
     await cardById(ann.page, launchPost).locator('.tag', { hasText: 'launch' }).waitFor();
 
-    await addTask(bob, 'Review the pricing page');
-    await cardByTitle(ann.page, 'Review the pricing page').waitFor();
+    const pricing = await addTask(bob, 'Review the pricing page');
+    await moveTask(ann.page, pricing, 'doing');
+    await bob.page.locator(`[data-column="doing"] .card[data-task-id="${pricing}"]`).waitFor();
     await statusIs(ann.page, 'live', 0);
     await statusIs(bob.page, 'live', 0);
     expect(await boardOf(bob.page)).toEqual(await boardOf(ann.page));
@@ -94,19 +95,22 @@ describe.runIf(browserAvailable())('the task board in Chromium', () => {
     await bob.context.setOffline(true);
     await statusIs(bob.page, 'offline');
     const idea = await addTask(bob, 'Sketch the offline banner');
-    await statusIs(bob.page, 'offline', 1);
+    const venue = (await cardByTitle(bob.page, 'Book the venue').getAttribute('data-task-id')) ?? '';
+    await moveTask(bob.page, venue, 'done');
+    await statusIs(bob.page, 'offline', 2);
 
     const reloaded = await bob.page.reload();
     expect(reloaded?.fromServiceWorker()).toBe(true); // the app itself came from the service worker's cache
     await cardById(bob.page, idea).waitFor(); // and the data from IndexedDB
-    await cardById(bob.page, launchPost).waitFor();
-    await statusIs(bob.page, 'offline', 1);
+    await bob.page.locator(`[data-column="done"] .card[data-task-id="${venue}"]`).waitFor();
+    await statusIs(bob.page, 'offline', 2);
     await bob.page.screenshot({ path: join(SHOTS, '03-offline-phone.png') });
     expect(await cardById(ann.page, idea).count()).toBe(0);
 
     await bob.context.setOffline(false);
     await statusIs(bob.page, 'live', 0);
     await cardById(ann.page, idea).waitFor();
+    await ann.page.locator(`[data-column="done"] .card[data-task-id="${venue}"]`).waitFor();
     await statusIs(ann.page, 'live', 0);
     expect(publicCards(await boardOf(ann.page))).toEqual(await boardOf(bob.page));
   });
@@ -127,6 +131,7 @@ describe.runIf(browserAvailable())('the task board in Chromium', () => {
     expect(['done', 'todo']).toContain(winner);
     expect(publicCards(annBoard)).toEqual(bobBoard); // the same winner on both sides
     await bob.page.screenshot({ path: join(SHOTS, '04-conflict-phone.png') });
+    await ann.page.screenshot({ path: join(SHOTS, '04-conflict-board.png') });
 
     const dialogs = await Promise.all([ann, bob].map(({ page }) => openTask(page, launchPost)));
     for (const dialog of dialogs) {

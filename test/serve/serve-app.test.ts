@@ -9,12 +9,12 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DatsyncError } from '../../crdt/index.js';
 import type { ServedApp } from '../../src/serve/app.js';
 import { serveApp, tokenSecret } from '../../src/serve/app.js';
 import { loadConfig } from '../../src/serve/config.js';
 import { tokenAuthenticator } from '../../src/server/tokens.js';
 import { MemoryStorage } from '../../storage/memory.js';
+import { expectDatsyncError, rejection } from '../client/helpers.js';
 
 const dirs: string[] = [];
 const apps: ServedApp[] = [];
@@ -43,20 +43,12 @@ function writeConfig(dir: string, text: string, name = 'app.config.js'): string 
   return file;
 }
 
-async function refusal(promise: Promise<unknown>): Promise<DatsyncError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof DatsyncError)) throw new Error(`expected a DatsyncError, got ${String(error)}`);
-  return error;
-}
-
-async function start(dir: string): Promise<ServedApp> {
+async function start(dir: string, secret?: string): Promise<ServedApp> {
   const config = await loadConfig(writeConfig(dir, goodConfig));
   const app = await serveApp({
     config,
     dataDir: join(dir, 'data'),
+    tokenSecret: secret,
     storage: new MemoryStorage(),
     port: 0,
     host: '127.0.0.1',
@@ -118,17 +110,17 @@ describe('loadConfig', () => {
   ])('refuses %s, saying which export is wrong', async (_, text, message) => {
     const dir = appDir();
     const file = writeConfig(dir, text);
-    const error = await refusal(loadConfig(file));
-    expect(error.code).toBe('invalid-schema');
+    const error = expectDatsyncError(await rejection(loadConfig(file)), 'invalid-schema');
     expect(error.message).toContain(file);
     expect(error.message).toContain(message);
   });
 
   it('refuses a module that does not load, with the reason', async () => {
     const dir = workDir();
-    const error = await refusal(loadConfig(writeConfig(dir, 'export const schema = {;')));
+    const error = expectDatsyncError(await rejection(loadConfig(writeConfig(dir, 'export const schema = {;'))), 'invalid-schema');
     expect(error.message).toContain('cannot load the config');
-    expect((await refusal(loadConfig(join(dir, 'missing.js')))).message).toContain('cannot load the config');
+    const missing = expectDatsyncError(await rejection(loadConfig(join(dir, 'missing.js'))), 'invalid-schema');
+    expect(missing.message).toContain('cannot load the config');
   });
 });
 
@@ -176,5 +168,14 @@ describe('serveApp', () => {
     await apps.pop()?.close();
     await start(dir);
     expect(tokenSecret(join(dir, 'data'))).toBe(readFileSync(secretFile, 'utf8'));
+  });
+
+  it('takes the token secret from its options instead, for nodes that share one log', async () => {
+    const dir = appDir();
+    const secret = 'a-secret-every-node-is-given-by-its-environment';
+    const app = await start(dir, secret);
+    const { token } = (await (await fetch(`${app.url}login`, { method: 'POST', body: '{"user":"ann"}' })).json()) as { token: string };
+    expect(await tokenAuthenticator({ secret })(token)).toMatchObject({ sub: 'ann' });
+    expect(statSync(join(dir, 'data', 'token-secret'), { throwIfNoEntry: false })).toBeUndefined();
   });
 });

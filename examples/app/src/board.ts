@@ -39,7 +39,7 @@ function card(task: Task, conflicted: boolean, actions: BoardActions): HTMLEleme
       h('span', { class: 'owner' }, nameOf(task.owner)),
       ...task.tags.map((tag) => h('span', { class: 'tag' }, tag)),
       task.private ? h('span', { class: 'badge private' }, 'Private') : null,
-      conflicted ? h('span', { class: 'badge conflict', 'data-conflict-marker': '' }, 'Conflict') : null,
+      conflicted ? h('span', { class: 'badge conflicted', 'data-conflict-marker': '' }, 'Conflict') : null,
     ),
   );
 }
