@@ -110,6 +110,17 @@ export class HybridClock {
     if (remote > this.last) this.last = remote;
   }
 
+  /**
+   * Sets the clock back to `to` when it is further ahead: for a replica that
+   * learns its physical clock ran ahead (the server's clock says so), whose
+   * timestamps beyond `to` the authority never accepted. Without it, one
+   * reading hours ahead would stamp every later write hours ahead too.
+   */
+  rewind(to: Hlc): void {
+    parseHlc(to);
+    if (to < this.last) this.last = to;
+  }
+
   /** Merges a remote timestamp so later local events are ordered after it. */
   observe(remote: Hlc, physicalMs: number): void {
     parseHlc(remote);

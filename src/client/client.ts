@@ -41,6 +41,15 @@ import type { ConnectionStatus, SyncOptions } from './sync.js';
 import { SyncConnection } from './sync.js';
 import type { TxData } from './tx-forms.js';
 
+/** How far ahead of the server's clock a write may be stamped before the client stamps it again. */
+const CLOCK_AHEAD_MARGIN_MS = 60_000;
+
+/** The physical clock, and the correction the server's clock gives it. */
+interface ClientClock {
+  physical(): number;
+  setOffset(offset: number): void;
+}
+
 function defaultRandomBytes(length: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(length));
 }
@@ -89,8 +98,11 @@ export async function createClient(options: ClientOptions): Promise<DatsyncClien
     checkScopes(options.scopes);
     await storage.commit({ meta: { scopes: options.scopes } });
   }
-  const client = new Client(replica, storage, position, meta.logId ?? null, scopes, (offset) => {
-    clock.offset = offset;
+  const client = new Client(replica, storage, position, meta.logId ?? null, scopes, {
+    physical: baseNow,
+    setOffset: (offset) => {
+      clock.offset = offset;
+    },
   });
   if (options.url !== undefined) {
     client.connect({
@@ -155,7 +167,7 @@ export class Client implements DatsyncClient {
   private syncOptions: SyncOptions | undefined;
   private draftHostValue: DraftHost | undefined;
   private readonly drafts = new Set<Draft>();
-  private readonly setClockOffset: (offset: number) => void;
+  private readonly clock: ClientClock;
   private closed = false;
   private declaredScopes: ScopeSpec[] | null;
   private readonly stopWatching: () => void;
@@ -168,12 +180,12 @@ export class Client implements DatsyncClient {
     position: number,
     logId: string | null,
     scopes: readonly ScopeSpec[] | null,
-    setClockOffset: (offset: number) => void,
+    clock: ClientClock,
   ) {
     this.replica = replica;
     this.storage = storage;
     this.declaredScopes = scopes === null ? null : [...scopes];
-    this.setClockOffset = setClockOffset;
+    this.clock = clock;
     this.intake = new ConfirmedIntake(replica, storage, this.events, position, logId);
     this.stopWatching =
       storage.watch?.((change) => {
@@ -210,8 +222,8 @@ export class Client implements DatsyncClient {
         installSnapshot: (position, bytes) => intake.installSnapshot(position, bytes),
         replaceRegisters: (position, entries) => intake.replaceRegisters(position, entries),
         adoptLog: (logId) => intake.adoptLog(logId),
-        setClockOffset: this.setClockOffset,
-        now: () => Date.now(),
+        setClockOffset: (offset, decided) => this.correctClock(offset, decided),
+        now: () => this.clock.physical(),
         status: (status) => this.events.emit('status', status),
         error: (error) => this.emitError(error),
       },
@@ -252,6 +264,23 @@ export class Client implements DatsyncClient {
       onStatus: (listener) => this.events.on('status', listener),
     });
     return this.draftHostValue;
+  }
+
+  /**
+   * Takes the server's clock (at each welcome). Writes stamped far ahead of
+   * it (this device's clock ran ahead) are written again, stamped now, before
+   * anything is pushed: the server would refuse them, and the clock would
+   * otherwise stamp every later write ahead too.
+   */
+  private async correctClock(offset: number, decided: number): Promise<void> {
+    this.clock.setOffset(offset);
+    const redone = this.replica.restampAhead(decided, CLOCK_AHEAD_MARGIN_MS);
+    if (redone === null) return;
+    await this.storage.commit({
+      outboxRemove: redone.removed,
+      outboxAdd: redone.added,
+      meta: { issuedUpTo: this.replica.author.issuedUpTo, hlc: this.replica.author.clock.current },
+    });
   }
 
   /** The scopes this client declared (null: everything it may read). */

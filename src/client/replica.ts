@@ -14,6 +14,8 @@ import {
   DatsyncError,
   ErrorCode,
   HybridClock,
+  hlcFromParts,
+  hlcWallMs,
   LocalAuthor,
   liveOf,
   ReplicaState,
@@ -159,6 +161,42 @@ export class Replica {
   /** The time of a transaction seen in this session, if remembered. */
   timeOf(id: TxId): Hlc | undefined {
     return this.txTimes.get(id);
+  }
+
+  /**
+   * This replica's physical clock ran ahead (the server's clock, now in
+   * `now`, says so): rewinds the hybrid clock, and writes again, stamped now,
+   * its undecided transactions from the first one stamped more than
+   * `marginMs` ahead, which the server would refuse. Only transactions above
+   * `decided` are touched: the server never saw them, so no copy of them
+   * exists anywhere else. Their ops keep their entities and values; their
+   * dots are new (the old counters stay unused). Returns what leaves and
+   * joins the outbox, or null when the clock was not ahead.
+   */
+  restampAhead(decided: number, marginMs: number): { readonly removed: TxId[]; readonly added: Transaction[] } | null {
+    const now = Math.floor(this.now());
+    const limit = now + marginMs;
+    const clock = this.author.clock;
+    const ahead = hlcWallMs(clock.current) > limit;
+    if (!ahead) return null;
+    clock.rewind(hlcFromParts(now, 0));
+    const own = this.tentative.pending().filter((tx) => tx.replica === this.author.replica && tx.counter > decided);
+    const first = own.findIndex((tx) => hlcWallMs(tx.hlc) > limit);
+    if (first < 0) return { removed: [], added: [] };
+    // Everything after the first one too: a later write may supersede its dots, which are about to change.
+    const redo = own.slice(first);
+    for (const tx of [...redo].reverse()) this.tentative.reject(transactionId(tx));
+    const added: Transaction[] = [];
+    for (const tx of redo) {
+      const intents = tx.ops.map((op) => ({ entity: op.entity, attribute: op.attribute, kind: op.kind, value: op.value }));
+      const again = this.author.author(intents, this.state, this.schema.specs, now);
+      if (again === null) continue;
+      this.tentative.addTentative(again);
+      this.noteTime(again);
+      added.push(again);
+    }
+    this.rebuild();
+    return { removed: redo.map(transactionId), added };
   }
 
   /** Shows a prepared local transaction at once (optimistic). */

@@ -90,7 +90,8 @@ export interface SyncHost {
   installSnapshot(position: number, bytes: Uint8Array): Promise<void>;
   replaceRegisters(position: number, entries: ReadonlyArray<readonly [EntityId, Attr, Slot | undefined]>): Promise<void>;
   adoptLog(logId: string): Promise<void>;
-  setClockOffset(offsetMs: number): void;
+  /** The server's clock minus ours; `decided` is the counter up to which the server decided our writes. */
+  setClockOffset(offsetMs: number, decided: number): void | Promise<void>;
   now(): number;
   status(status: ConnectionStatus): void;
   error(error: unknown): void;
@@ -387,7 +388,7 @@ export class SyncConnection {
   private async welcome(socket: SocketLike, message: Extract<ServerMessage, { type: 'welcome' }>): Promise<void> {
     if (this.host.logId !== message.logId) await this.host.adoptLog(message.logId);
     // Half a round trip is unknown; the server's clock is what the drift check uses.
-    this.host.setClockOffset(message.serverTime - this.host.now());
+    await this.host.setClockOffset(message.serverTime - this.host.now(), message.decided);
     this.attempts = 0;
     this.welcomed = true;
     // A welcome (again, after renewed credentials) means: send what is undecided, whatever was sent before.

@@ -227,3 +227,20 @@ describe('HybridClock.observe', () => {
     expect(clock.current).toBe(before);
   });
 });
+
+describe('HybridClock.rewind', () => {
+  it('sets a clock that ran ahead back, so the next tick follows the physical clock again', () => {
+    const clock = new HybridClock();
+    const hours = 3 * 3_600_000;
+    clock.tick(1_700_000_000_000 + hours);
+    clock.rewind(hlcFromParts(1_700_000_000_000, 0));
+    expect(hlcWallMs(clock.tick(1_700_000_000_001))).toBe(1_700_000_000_001);
+  });
+
+  it('never moves a clock forward, and refuses an invalid timestamp', () => {
+    const clock = new HybridClock(hlcFromParts(1000, 5));
+    clock.rewind(hlcFromParts(2000, 0));
+    expect(clock.current).toBe(hlcFromParts(1000, 5));
+    expect(() => clock.rewind(-1 as Hlc)).toThrow(expect.objectContaining({ code: 'invalid-op' }));
+  });
+});

@@ -2,8 +2,9 @@
  * Faults against real server processes: SIGKILLed and restarted again and
  * again while 50 clients write and are cut off at random; a full disk
  * (RLIMIT_FSIZE, so writes fail with EFBIG as on a full device); the
- * database file made unwritable under a running server (chattr +i); and,
- * in process, a storage whose commits fail. In every case the server
+ * database file made unwritable under a running server (chattr +i);
+ * clients whose clocks are hours off; and, in process, a storage whose
+ * commits fail. In every case the server
  * refuses what it could not store with a retryable `storage-failed`,
  * acknowledges nothing it did not store, keeps serving reads, and after
  * recovery every client converges with nothing acknowledged lost (checked
@@ -18,13 +19,13 @@ import { readServerLog } from '../../bench/load/check.js';
 import { runLoad, summarize } from '../../bench/load/run.js';
 import type { ServerProcess } from '../../bench/load/server-process.js';
 import { startServerProcess } from '../../bench/load/server-process.js';
-import type { TxId } from '../../crdt/index.js';
-import { DatsyncError, ErrorCode } from '../../crdt/index.js';
+import type { Hlc, TxId } from '../../crdt/index.js';
+import { DatsyncError, ErrorCode, hlcWallMs } from '../../crdt/index.js';
 import type { Client } from '../../src/client/client.js';
 import type { RejectedEvent } from '../../src/client/index.js';
 import type { CommitBatch } from '../../storage/contract.js';
 import { MemoryStorage } from '../../storage/memory.js';
-import { client, schema, startServer, view } from '../sync/harness.js';
+import { client, goOnline, schema, startServer, view } from '../sync/harness.js';
 
 const soak = process.env.DATSYNC_SOAK === '1';
 const dir = mkdtempSync(join(tmpdir(), 'datsync-faults-'));
@@ -128,6 +129,44 @@ describe('a full disk', () => {
     expect(log.contiguous).toBe(true);
     for (const id of acked) expect(log.txIds.has(id)).toBe(true);
     expect(log.head).toBe(acked.length + 5);
+  });
+});
+
+describe('clients whose clocks are hours off', () => {
+  it('a client 3 hours ahead (writing offline, then online) and one 3 hours behind: every write lands, all converge', async () => {
+    const data = join(dir, 'clocks');
+    const server = await startServerProcess({ data, schema: schemaFile() });
+    const hours = 3 * 3_600_000;
+    const ahead = await client(undefined, { now: () => Date.now() + hours });
+    const rejected: string[] = [];
+    ahead.on('rejected', (event) => rejected.push(event.error.code));
+    await ahead.transact([{ 'task/title': 'written offline, 3 h ahead', 'user/email': 'a@x' }]);
+    const shared = ['user/email', 'a@x'] as const;
+    await ahead.transact([{ ':db/id': shared, 'task/done': true }]);
+    goOnline(ahead, server.url);
+    await ahead.whenSynced();
+    await ahead.transact([{ ':db/id': shared, 'task/tags': ['online'] }]);
+    await ahead.whenSynced();
+    const behind = await client(server.url, { now: () => Date.now() - hours });
+    behind.on('rejected', (event) => rejected.push(event.error.code));
+    await behind.whenSynced();
+    // Written after seeing the other's: it replaces it, whatever the clocks say.
+    await behind.transact([{ ':db/id': shared, 'task/title': 'edited 3 h behind' }]);
+    await behind.whenSynced();
+    await ahead.whenSynced();
+    expect(rejected).toEqual([]);
+    expect(ahead.pull('["task/title" "task/done" "task/tags"]', ['user/email', 'a@x'])).toEqual({
+      'task/title': 'edited 3 h behind',
+      'task/done': true,
+      'task/tags': ['online'],
+    });
+    expect(view(ahead)).toEqual(view(behind));
+    await Promise.all([ahead.close(), behind.close()]);
+    await server.stop();
+    const log = await readServerLog(join(data, 'datsync.db'), schema);
+    expect(log.head).toBe(4);
+    // Nothing in the log is stamped beyond the server's drift bound.
+    for (const tx of log.transactions) expect(hlcWallMs(tx.hlc as Hlc)).toBeLessThan(Date.now() + 5 * 60_000);
   });
 });
 
