@@ -22,11 +22,10 @@
 import type { PoolClient, QueryResultRow } from 'pg';
 import pg from 'pg';
 import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
-import { DatsyncError, decodeTransactions, ErrorCode, encodeTransactions, lastCounter, parseTxId, transactionId } from '../crdt/index.js';
+import { DatsyncError, ErrorCode, encodeTransactions, lastCounter, parseTxId, transactionId } from '../crdt/index.js';
 import type {
   AppendTurn,
   CommitBatch,
-  DraftClosed,
   DraftSummary,
   LogRecord,
   Meta,
@@ -37,7 +36,8 @@ import type {
   StoredDraft,
 } from './contract.js';
 import { failure, Lookups, notices, parseInt8, uncertain } from './postgres-support.js';
-import { recordsToAppend } from './shared.js';
+import type { DraftRow, LogRow } from './shared.js';
+import { decodeOne, draftFields, recordsToAppend, toRecord } from './shared.js';
 
 export interface PostgresOptions {
   /** A connection string, such as `postgres://datsync:secret@db.internal:5432/app`. */
@@ -84,41 +84,6 @@ const migrations: readonly string[] = [
 ];
 
 export const POSTGRES_LAYOUT_VERSION = migrations.length;
-
-interface LogRow {
-  position: number;
-  data: Uint8Array;
-}
-
-interface DraftRow {
-  key: string;
-  generation: number;
-  state?: Uint8Array;
-  bytes?: number;
-  owner: string | null;
-  closed: string | null;
-  updated_at: number;
-}
-
-function decodeOne(data: Uint8Array): Transaction {
-  const [tx] = decodeTransactions(data);
-  if (tx === undefined) throw new DatsyncError(ErrorCode.StorageFailed, 'a log record holds no transaction');
-  return tx;
-}
-
-function toRecord(row: LogRow): LogRecord {
-  return { position: row.position, tx: decodeOne(row.data) };
-}
-
-function draftFields(row: DraftRow): Omit<StoredDraft, 'state'> {
-  return {
-    key: row.key,
-    generation: row.generation,
-    updatedAt: row.updated_at,
-    ...(row.owner === null ? {} : { owner: row.owner }),
-    ...(row.closed === null ? {} : { closed: JSON.parse(row.closed) as DraftClosed }),
-  };
-}
 
 /** The SQL every instance runs, with the schema filled in. */
 function statements(s: string) {

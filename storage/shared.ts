@@ -4,8 +4,8 @@
  * @module
  */
 import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
-import { DatsyncError, ErrorCode, transactionId } from '../crdt/index.js';
-import type { CommitBatch, LogRecord, Rejection } from './contract.js';
+import { DatsyncError, decodeTransactions, ErrorCode, transactionId } from '../crdt/index.js';
+import type { CommitBatch, DraftClosed, LogRecord, Rejection, StoredDraft } from './contract.js';
 
 /**
  * The records of a batch to append: those after `last`, in strictly
@@ -51,4 +51,41 @@ export function rejectedCounter(rejection: Rejection, replica: ReplicaId): numbe
   const at = rejection.txId.lastIndexOf(':');
   if (rejection.txId.slice(0, at) !== replica) return 0;
   return Number(rejection.txId.slice(at + 1)) + Math.max(0, (rejection.ops ?? 1) - 1);
+}
+
+/** A log record as the SQL adapters store it: its position and its transaction, encoded alone. */
+export interface LogRow {
+  position: number;
+  data: Uint8Array;
+}
+
+/** A draft as the SQL adapters store it (`closed` as JSON). */
+export interface DraftRow {
+  key: string;
+  generation: number;
+  state?: Uint8Array;
+  bytes?: number;
+  owner: string | null;
+  closed: string | null;
+  updated_at: number;
+}
+
+export function decodeOne(data: Uint8Array): Transaction {
+  const [tx] = decodeTransactions(data);
+  if (tx === undefined) throw new DatsyncError(ErrorCode.StorageFailed, 'a log record holds no transaction');
+  return tx;
+}
+
+export function toRecord(row: LogRow): LogRecord {
+  return { position: row.position, tx: decodeOne(row.data) };
+}
+
+export function draftFields(row: DraftRow): Omit<StoredDraft, 'state'> {
+  return {
+    key: row.key,
+    generation: row.generation,
+    updatedAt: row.updated_at,
+    ...(row.owner === null ? {} : { owner: row.owner }),
+    ...(row.closed === null ? {} : { closed: JSON.parse(row.closed) as DraftClosed }),
+  };
 }

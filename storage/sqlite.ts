@@ -14,9 +14,10 @@
  */
 import Database from 'better-sqlite3';
 import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
-import { DatsyncError, decodeTransactions, ErrorCode, encodeTransactions, lastCounter, parseTxId, transactionId } from '../crdt/index.js';
-import type { CommitBatch, DraftClosed, DraftSummary, LogRecord, Meta, Rejection, Snapshot, Storage, StoredDraft } from './contract.js';
-import { recordsToAppend } from './shared.js';
+import { DatsyncError, ErrorCode, encodeTransactions, lastCounter, parseTxId, transactionId } from '../crdt/index.js';
+import type { CommitBatch, DraftSummary, LogRecord, Meta, Rejection, Snapshot, Storage, StoredDraft } from './contract.js';
+import type { DraftRow, LogRow } from './shared.js';
+import { decodeOne, draftFields, recordsToAppend } from './shared.js';
 
 /** Upgrade steps, one per layout version; step i brings the layout from version i to i + 1. */
 const migrations: readonly string[] = [
@@ -46,37 +47,6 @@ const migrations: readonly string[] = [
 ];
 
 export const SQLITE_LAYOUT_VERSION = migrations.length;
-
-interface LogRow {
-  position: number;
-  data: Uint8Array;
-}
-
-interface DraftRow {
-  key: string;
-  generation: number;
-  state?: Uint8Array;
-  bytes?: number;
-  owner: string | null;
-  closed: string | null;
-  updated_at: number;
-}
-
-function draftFields(row: DraftRow): Omit<StoredDraft, 'state'> {
-  return {
-    key: row.key,
-    generation: row.generation,
-    updatedAt: row.updated_at,
-    ...(row.owner === null ? {} : { owner: row.owner }),
-    ...(row.closed === null ? {} : { closed: JSON.parse(row.closed) as DraftClosed }),
-  };
-}
-
-function decodeOne(data: Uint8Array): Transaction {
-  const [tx] = decodeTransactions(data);
-  if (tx === undefined) throw new DatsyncError(ErrorCode.StorageFailed, 'a log record holds no transaction');
-  return tx;
-}
 
 function wrap<T>(name: string, action: string, run: () => T): T {
   try {
