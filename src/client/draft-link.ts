@@ -1,7 +1,9 @@
 /**
  * Where a draft's document lives: in the client's storage (saved after every
- * change) and, when the client has a server, in the server's room for the
- * draft (through a `DraftChannel`). It binds a draft opened offline to the
+ * change made here; co-editors' changes, which the server keeps too, at most
+ * `REMOTE_SAVE_DELAY_MS` later, so a busy draft is not written out whole for
+ * every keystroke of every co-editor) and, when the client has a server, in
+ * the server's room for the draft (through a `DraftChannel`). It binds a draft opened offline to the
  * server's draft once reachable, and carries a commit or discard to the
  * server even across reloads.
  *
@@ -27,6 +29,9 @@ export interface LinkEvents {
   swapped(): void;
   closed(closed: DraftClosed): void;
 }
+
+/** How long a change received from the server may wait to be saved here (changes made here are saved at once). */
+const REMOTE_SAVE_DELAY_MS = 1000;
 
 /** How long opening waits for the server before starting an own copy instead. */
 const OPEN_TIMEOUT_MS = 5000;
@@ -89,6 +94,8 @@ export class DraftLink {
   readonly ended: Promise<void>;
   private saving: Promise<void> | undefined;
   private dirty = false;
+  /** A save waiting for co-editors' changes to pile up. */
+  private laterSave: ReturnType<typeof setTimeout> | undefined;
   private closedInfo: DraftClosed | undefined;
   private stopOnline: (() => void) | undefined;
   private binding = false;
@@ -140,8 +147,15 @@ export class DraftLink {
       } else await host.storage.deleteDraft(key);
     } else if (stored !== undefined) {
       const link = DraftLink.fromStored(host, key, defs, stored);
-      link.connect();
-      return link;
+      // A copy that changed nothing since its base and whose draft ended meanwhile is no loss: open the next one.
+      const untouched = defs.every((def) => draftValuesEqual(def, fieldValue(link.doc, def), baseValue(link.doc, def)));
+      if (!untouched || link.generation === 0 || !host.online) {
+        link.connect();
+        return link;
+      }
+      const outcome = await link.startChannel(true);
+      if (!(outcome instanceof DatsyncError) || link.closedInfo === undefined) return link;
+      await link.ended;
     }
     if (host.online) {
       const joined = await DraftLink.join(host, key, defs, true);
@@ -220,7 +234,8 @@ export class DraftLink {
   private watch(): void {
     const doc = this.doc;
     const onUpdate = (_update: Uint8Array, origin: unknown): void => {
-      if (origin !== 'storage' && this.persisting) void this.save();
+      if (origin instanceof DraftChannel) this.saveLater();
+      else if (origin !== 'storage') void this.save();
       this.emit('changed');
     };
     const meta = doc.getMap('meta');
@@ -242,8 +257,16 @@ export class DraftLink {
     };
   }
 
+  private saveLater(): void {
+    if (this.laterSave !== undefined || !this.persisting) return;
+    this.laterSave = unrefTimer(setTimeout(() => void this.save(), REMOTE_SAVE_DELAY_MS));
+  }
+
   /** Saves the document; saves are serialised and the last state always lands. */
   save(): Promise<void> {
+    if (!this.persisting) return Promise.resolve();
+    clearTimeout(this.laterSave);
+    this.laterSave = undefined;
     if (this.saving !== undefined) {
       this.dirty = true;
       return this.saving;
@@ -394,6 +417,9 @@ export class DraftLink {
   /** The server confirmed the draft closed: nothing is left to tell it. */
   private async closedByServer(closed: DraftClosed): Promise<void> {
     this.stopBinding();
+    // The record goes: a save waiting for co-editors' changes must not bring it back.
+    clearTimeout(this.laterSave);
+    this.laterSave = undefined;
     this.channel?.stop();
     if (this.closedInfo === undefined) {
       this.closedInfo = closed;
@@ -447,8 +473,9 @@ export class DraftLink {
     this.connect();
   }
 
-  /** Stops syncing; the stored draft stays. */
+  /** Stops syncing; the stored draft stays, with every change received. */
   leave(): void {
+    if (this.laterSave !== undefined) void this.save();
     this.stopBinding();
     this.channel?.stop();
     this.channel = undefined;

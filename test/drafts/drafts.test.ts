@@ -260,6 +260,26 @@ describe('collaborative drafts', () => {
     await until(b, () => b.value('task/title') === merged);
   });
 
+  it("keeps a co-editor's change received just before the client closed", async () => {
+    const server = await setup();
+    const store = new MemoryStore();
+    let ann = await user(server, 'ann', store);
+    const ben = await user(server, 'ben');
+    const id = await task(ann, 'Kept');
+    await ben.whenSynced();
+    const a = await ann.openDraft(id, { fields: ['task/title'] });
+    const b = await ben.openDraft(id, { fields: ['task/title'] });
+    b.set('task/title', 'Kept, by Ben');
+    await until(a, () => a.value('task/title') === 'Kept, by Ben');
+    // Saved with some delay (the server keeps it too), but saved before the client goes.
+    open.splice(open.indexOf(ann), 1);
+    await ann.close();
+    ann = await userClient(server.url, 'ann', new MemoryStorage(store));
+    ann.disconnect();
+    open.push(ann);
+    expect((await ann.openDraft(id, { fields: ['task/title'] })).value('task/title')).toBe('Kept, by Ben');
+  });
+
   it('binds a draft opened offline to the shared one once online, replaying its changes', async () => {
     const server = await setup();
     const ann = await user(server, 'ann');
