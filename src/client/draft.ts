@@ -108,6 +108,8 @@ export class Draft {
       },
       closed: (closed) => this.finish(closed),
     });
+    // A stored copy whose draft ended meanwhile (and that holds changes of its own) opens closed, with the reason.
+    this.closedWith = link.closed;
     this.announce();
   }
 

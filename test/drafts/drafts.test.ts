@@ -129,6 +129,24 @@ describe('collaborative drafts', () => {
     expect(await closing(b)).toMatchObject({ reason: 'committed', entity: id });
   });
 
+  it('reopens a stored copy that changed nothing as the next draft when its draft ended meanwhile', async () => {
+    const server = await setup();
+    const ann = await user(server, 'ann');
+    const ben = await user(server, 'ben');
+    const id = await task(ann, 'Before');
+    await ben.whenSynced();
+    const looked = await ben.openDraft(id, { fields: ['task/title'] });
+    looked.close(); // Ben only looked; his copy stays stored
+    const a = await ann.openDraft(id, { fields: ['task/title'] });
+    a.set('task/title', 'After');
+    await a.commit();
+    await untilView(ben, () => titleOf(ben, id) === 'After');
+    const again = await ben.openDraft(id, { fields: ['task/title'] });
+    expect(again.status).not.toBe('closed');
+    expect(again.value('task/title')).toBe('After');
+    expect(again.changes()).toEqual([]);
+  });
+
   it('keeps a rejected commit open with the reason', async () => {
     const server = await setup({
       canWrite: ({ datoms }) => !datoms.some((d) => d.added && d.v === 'forbidden') || 'that title is not allowed',
