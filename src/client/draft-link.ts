@@ -154,7 +154,11 @@ export class DraftLink {
         return link;
       }
       const outcome = await link.startChannel(true);
-      if (!(outcome instanceof DatsyncError) || link.closedInfo === undefined) return link;
+      if (!(outcome instanceof DatsyncError)) return link;
+      if (link.closedInfo === undefined) {
+        link.leave();
+        throw outcome;
+      }
       await link.ended;
     }
     if (host.online) {
@@ -225,6 +229,11 @@ export class DraftLink {
   get status(): 'local' | 'connecting' | 'live' {
     const status: ChannelStatus = this.channel?.status ?? 'offline';
     return status === 'offline' ? 'local' : status;
+  }
+
+  /** Why the draft closed, once known here. */
+  get closed(): DraftClosed | undefined {
+    return this.closedInfo;
   }
 
   get generation(): number {
