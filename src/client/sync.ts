@@ -122,6 +122,9 @@ export class SyncConnection {
   private stopped = false;
   private attempts = 0;
   private retry: unknown;
+  /** A resend of writes the server could not take for now (its storage failed), and how often that happened in a row. */
+  private resend: unknown;
+  private resendAttempts = 0;
   private welcomed = false;
   /** The scopes the server last heard from us (by reference: the client replaces the list on each change). */
   private declaredScopes: unknown = null;
@@ -164,6 +167,7 @@ export class SyncConnection {
     this.unwatchNetwork = undefined;
     if (this.retry !== undefined) this.scheduler.clearTimeout(this.retry);
     this.retry = undefined;
+    this.cancelResend();
     this.socket?.close(CloseCode.Normal, 'client closed');
     this.socket = undefined;
     this.setStatus('offline');
@@ -267,6 +271,7 @@ export class SyncConnection {
     if (socket !== this.socket) return;
     this.socket = undefined;
     this.welcomed = false;
+    this.cancelResend();
     this.setStatus('offline');
     for (const [, resolve] of this.pongs) resolve(-1);
     this.pongs.clear();
@@ -324,18 +329,28 @@ export class SyncConnection {
           });
         }
         await this.host.receive(records, [], message.through);
+        if (message.entries.some((entry) => 'own' in entry)) this.resendAttempts = 0;
         this.send(socket, { type: 'credit', batch: message.batch });
         this.head = Math.max(this.head, message.head);
         if (this.host.serverPosition >= this.head) this.becameLive(socket);
         return;
       }
-      case 'reject':
+      case 'reject': {
+        // A refusal for now (the server's storage failed, it is shutting down, a rate limit) decides
+        // nothing: the write stays pending, and goes again after a backoff.
+        const error = new DatsyncError(message.error.code, message.error.message);
+        if (error.retry) {
+          this.host.error(error);
+          this.resendLater(socket, message.txId);
+          return;
+        }
         await this.host.receive(
           [],
           [{ txId: message.txId, code: message.error.code, message: message.error.message }],
           this.host.serverPosition,
         );
         return;
+      }
       case 'error':
         // Expired credentials: ask for fresh ones and go on (the server holds our pushes back meanwhile).
         if (!message.fatal && message.error.code === ErrorCode.Unauthenticated && typeof this.options.token === 'function') {
@@ -409,6 +424,24 @@ export class SyncConnection {
     this.pushedAfterLive = true;
     // Still pending though decided: its rejection was lost. Sending it again brings the answer back.
     this.push(this.host.outbox().filter((tx) => lastCounter(tx) <= this.decided));
+  }
+
+  /** Sends `txId` again after a growing delay (with everything else the server refused for now meanwhile). */
+  private resendLater(socket: SocketLike, txId: TxId): void {
+    this.pushed.delete(txId);
+    if (this.resend !== undefined) return;
+    const delay = backoffDelay(this.resendAttempts, this.options, () => this.scheduler.random());
+    this.resendAttempts = Math.min(this.resendAttempts + 1, 30);
+    this.resend = this.scheduler.setTimeout(() => {
+      this.resend = undefined;
+      // A reconnect sends everything undecided anyway.
+      if (socket === this.socket) this.push(this.host.outbox());
+    }, delay);
+  }
+
+  private cancelResend(): void {
+    if (this.resend !== undefined) this.scheduler.clearTimeout(this.resend);
+    this.resend = undefined;
   }
 
   /** Sends transactions the server has not seen on this connection. */

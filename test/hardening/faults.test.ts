@@ -4,11 +4,11 @@
  * (RLIMIT_FSIZE, so writes fail with EFBIG as on a full device); the
  * database file made unwritable under a running server (chattr +i);
  * clients whose clocks are hours off; and, in process, a storage whose
- * commits fail. In every case the server
- * refuses what it could not store with a retryable `storage-failed`,
- * acknowledges nothing it did not store, keeps serving reads, and after
- * recovery every client converges with nothing acknowledged lost (checked
- * against the SQLite file).
+ * commits fail. In every case the server refuses what it could not store
+ * with a retryable `storage-failed`, acknowledges nothing it did not store,
+ * and keeps serving reads; the client keeps the refused writes and sends
+ * them again; after recovery every client converges and every write is in
+ * the SQLite file.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,30 +38,36 @@ function schemaFile(): string {
   return path;
 }
 
-/** The next rejection of one of `c`'s writes. */
-function nextRejection(c: Client): Promise<RejectedEvent> {
+/** The next time the server refuses one of `c`'s writes for now (the client reports it and keeps the write). */
+function nextRefusal(c: Client): Promise<DatsyncError> {
   return new Promise((resolve) => {
-    const stop = c.on('rejected', (event) => {
+    const stop = c.on('error', (error) => {
+      if (!(error instanceof DatsyncError) || !error.retry) return;
       stop();
-      resolve(event);
+      resolve(error);
     });
   });
 }
 
-/** Writes one at a time until the server refuses one; returns the ids it acknowledged meanwhile. */
-async function writeUntilRefused(c: Client, label: string, max: number): Promise<{ refused: RejectedEvent; written: TxId[] }> {
-  const refusal = nextRejection(c);
-  let refused: RejectedEvent | undefined;
-  void refusal.then((event) => {
-    refused = event;
+/** Writes one at a time until the server refuses one for now; every write is kept, none rolled back. */
+async function writeUntilRefused(c: Client, label: string, max: number): Promise<{ refused: DatsyncError; written: TxId[] }> {
+  const refusal = nextRefusal(c);
+  let refused: DatsyncError | undefined;
+  void refusal.then((error) => {
+    refused = error;
   });
+  const rolledBack: RejectedEvent[] = [];
+  const stop = c.on('rejected', (event) => rolledBack.push(event));
   const written: TxId[] = [];
   for (let i = 0; i < max && refused === undefined; i++) {
     const report = await c.transact([{ 'task/title': `${label} ${i} ${'x'.repeat(2000)}` }]);
     if (report.txId !== null) written.push(report.txId);
     await Promise.race([c.whenSynced(), refusal]);
   }
+  stop();
   if (refused === undefined) throw new Error(`the server took ${max} writes without refusing one`);
+  expect(rolledBack).toEqual([]);
+  expect(c.pendingCount).toBeGreaterThan(0);
   return { refused, written };
 }
 
@@ -105,9 +111,8 @@ describe('a full disk', () => {
     const writer = await client(server.url, { token: 'writer' });
     await writer.whenSynced();
     const { refused, written } = await writeUntilRefused(writer, 'full', 2000);
-    expect(refused.error.code).toBe(ErrorCode.StorageFailed);
-    expect(refused.error.message).toContain('could not store');
-    expect(new DatsyncError(refused.error.code, refused.error.message).retry).toBe(true);
+    expect(refused.code).toBe(ErrorCode.StorageFailed);
+    expect(refused.message).toContain('could not store');
     // It keeps serving reads: a new client gets everything acknowledged so far.
     const acked = await acknowledged(writer, written);
     expect(acked.length).toBeGreaterThan(0);
@@ -116,19 +121,20 @@ describe('a full disk', () => {
     expect(reader.q('[:find (count ?e) . :where [?e "task/title"]]')).toBe(acked.length);
     expect(server.alive).toBe(true);
 
-    // Recovery: the disk has room again after a restart; writing goes on and everyone converges.
+    // Recovery: the disk has room again after a restart; the refused writes land, writing goes on, everyone converges.
     await server.kill();
     server = await startServerProcess({ data, schema: schemaPath, port: server.port });
     for (let i = 0; i < 5; i++) await writer.transact([{ 'task/title': `after ${i}` }]);
     await writer.whenSynced();
     await reader.whenSynced();
+    expect(writer.pendingCount).toBe(0);
     expect(view(reader)).toEqual(view(writer));
     await Promise.all([writer.close(), reader.close()]);
     await server.stop();
     const log = await readServerLog(join(data, 'datsync.db'), schema);
     expect(log.contiguous).toBe(true);
-    for (const id of acked) expect(log.txIds.has(id)).toBe(true);
-    expect(log.head).toBe(acked.length + 5);
+    for (const id of written) expect(log.txIds.has(id)).toBe(true);
+    expect(log.head).toBe(written.length + 5);
   });
 });
 
@@ -187,24 +193,26 @@ describe('an unwritable database file', () => {
         await writer.whenSynced();
         expect(spawnSync('chattr', ['+i', ...files]).status).toBe(0);
         const { refused, written } = await writeUntilRefused(writer, 'frozen', 5);
-        expect(refused.error.code).toBe(ErrorCode.StorageFailed);
+        expect(refused.code).toBe(ErrorCode.StorageFailed);
         expect(await acknowledged(writer, written)).toEqual([]);
         expect(server.alive).toBe(true);
         await reader.whenSynced();
         expect(reader.q('[:find [?t ...] :where [_ "task/title" ?t]]')).toEqual(['before']);
         spawnSync('chattr', ['-i', ...files]);
+        // The refused writes go again by themselves once the file takes writes.
+        await writer.whenSynced();
         await writer.transact([{ 'task/title': 'after' }]);
         await writer.whenSynced();
         await reader.whenSynced();
         expect(view(reader)).toEqual(view(writer));
-        expect(reader.q('[:find (count ?e) . :where [?e "task/title"]]')).toBe(2);
+        expect(reader.q('[:find (count ?e) . :where [?e "task/title"]]')).toBe(2 + written.length);
       } finally {
         spawnSync('chattr', ['-i', ...files]);
         await Promise.all([writer.close(), reader.close()]);
         await server.kill();
       }
       const log = await readServerLog(join(data, 'datsync.db'), schema);
-      expect(log.head).toBe(2);
+      expect(log.head).toBeGreaterThanOrEqual(3);
       expect(log.contiguous).toBe(true);
     },
   );
@@ -229,20 +237,23 @@ describe('a storage whose commits fail (in process)', () => {
     await writer.transact([{ 'task/title': 'stored' }]);
     await writer.whenSynced();
     storage.full = true;
-    const refusal = nextRejection(writer);
-    await writer.transact([{ 'task/title': 'not stored' }]);
+    const refusal = nextRefusal(writer);
+    await writer.transact([{ 'task/title': 'not stored yet' }]);
     const refused = await refusal;
-    expect(refused.error.code).toBe(ErrorCode.StorageFailed);
-    expect(refused.error.message).toContain('the disk is full');
+    expect(refused.code).toBe(ErrorCode.StorageFailed);
+    expect(refused.message).toContain('the disk is full');
     expect(server.head).toBe(1);
+    expect(writer.pendingCount).toBe(1);
     await reader.whenSynced();
     expect(reader.q('[:find [?t ...] :where [_ "task/title" ?t]]')).toEqual(['stored']);
     storage.full = false;
+    // Sent again by itself (after a backoff), and stored now.
+    await writer.whenSynced();
     await writer.transact([{ 'task/title': 'stored again' }]);
     await writer.whenSynced();
     await reader.whenSynced();
     expect(view(reader)).toEqual(view(writer));
-    expect(server.head).toBe(2);
+    expect(server.head).toBe(3);
     await Promise.all([writer.close(), reader.close()]);
     await server.close();
   });
