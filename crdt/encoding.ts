@@ -12,12 +12,12 @@ import { DatsyncError, ErrorCode } from './errors.js';
 
 export class Encoder {
   private buffer: Uint8Array;
-  private view: DataView;
+  /** Made for the first float: most messages have none, and a DataView costs more than a small message. */
+  private view: DataView | undefined;
   private pos = 0;
 
   constructor(initialSize = 1024) {
     this.buffer = new Uint8Array(initialSize);
-    this.view = new DataView(this.buffer.buffer);
   }
 
   get length(): number {
@@ -32,7 +32,7 @@ export class Encoder {
     const next = new Uint8Array(size);
     next.set(this.buffer.subarray(0, this.pos));
     this.buffer = next;
-    this.view = new DataView(next.buffer);
+    this.view = undefined;
   }
 
   uint8(value: number): void {
@@ -68,6 +68,7 @@ export class Encoder {
 
   float64(value: number): void {
     this.ensure(8);
+    this.view ??= new DataView(this.buffer.buffer);
     // One NaN bit pattern, so equal values always encode to equal bytes.
     if (Number.isNaN(value)) {
       this.view.setUint32(this.pos, 0, true);
@@ -153,12 +154,12 @@ function writeWtf8(value: string, buf: Uint8Array, start: number): number {
 
 export class Decoder {
   private readonly buffer: Uint8Array;
-  private readonly view: DataView;
+  /** Made for the first float (see `Encoder`). */
+  private view: DataView | undefined;
   private pos = 0;
 
   constructor(buffer: Uint8Array) {
     this.buffer = buffer;
-    this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
 
   get remaining(): number {
@@ -212,6 +213,7 @@ export class Decoder {
 
   float64(): number {
     if (this.pos + 8 > this.buffer.length) this.fail('unexpected end of input');
+    this.view ??= new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
     const value = this.view.getFloat64(this.pos, true);
     this.pos += 8;
     return value;

@@ -74,6 +74,18 @@ const families: ReadonlyArray<{
     readable: (me, db, eid, attribute) => attribute !== 'doc/secret' || valueOn(db, eid, 'doc/owner') === me,
   },
   {
+    // Non-local: whether a doc is readable depends on other docs, so a write to one doc changes who may read others.
+    name: 'datalog across entities: docs of a group you own a doc in',
+    permissions: {
+      read: { 'doc/*': { datalog: '[[(readable ?e ?me) [?e "doc/group" ?g] [?o "doc/group" ?g] [?o "doc/owner" ?me]]]' } },
+      write: { '*': true },
+    },
+    readable: (me, db, eid) => {
+      const group = valueOn(db, eid, 'doc/group');
+      return group !== undefined && datoms(db, ':aevt', 'doc/group').some((d) => d.v === group && valueOn(db, d.e, 'doc/owner') === me);
+    },
+  },
+  {
     name: 'default deny: no rule for secrets',
     permissions: {
       read: { 'doc/key': true, 'doc/owner': true, 'doc/group': true, 'doc/text': true, 'doc/tag': true },

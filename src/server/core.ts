@@ -12,7 +12,7 @@ import { resolveEid } from '../datascript/index.js';
 import { Emitter } from '../emitter.js';
 import type { ProtocolLimits } from '../protocol/index.js';
 import { CloseCode, DEFAULT_LIMITS } from '../protocol/index.js';
-import type { SchemaInput } from '../schema.js';
+import type { Schema, SchemaInput } from '../schema.js';
 import { compileSchema, ENTITY_ID_ATTR } from '../schema.js';
 import type { DraftLimits } from './drafts.js';
 import { DEFAULT_DRAFT_LIMITS, DraftHub } from './drafts.js';
@@ -23,6 +23,7 @@ import { compileReadRule, ruleFor } from './permissions.js';
 import type { SessionHooks } from './session.js';
 import { Session } from './session.js';
 import type { ConnectionInfo, Transport } from './transport.js';
+import type { VisibilitySource } from './visibility.js';
 
 export interface CoreOptions<Identity> {
   readonly schema: SchemaInput;
@@ -108,6 +109,33 @@ function writeCheck<Identity>(permissions: Permissions<Identity>, extra: WriteCh
   };
 }
 
+/** What the fan-out engine reads of the log, with each attribute's read rule compiled once. */
+export function visibilitySource<Identity>(
+  log: ServerLog<Identity>,
+  schema: Schema,
+  read: Permissions<Identity>['read'],
+): VisibilitySource {
+  const rules = new Map<string, CompiledReadRule<unknown>>();
+  return {
+    projection: log.projection,
+    get db() {
+      return log.db;
+    },
+    attributes: [...schema.attributes.keys()],
+    readRule(attribute) {
+      let rule = rules.get(attribute);
+      if (rule === undefined) {
+        rule = compileReadRule(ruleFor(read, attribute) as ReadRule<unknown> | undefined);
+        rules.set(attribute, rule);
+      }
+      return rule;
+    },
+    slot: (entity, attribute) => log.state.confirmed.slot(entity, attribute),
+    attributesOf: (entity) => [...log.state.confirmed.attributesOf(entity)].map(([attribute]) => attribute),
+    registers: () => log.state.confirmed.registers(),
+  };
+}
+
 export async function createSyncCore<Identity>(options: CoreOptions<Identity>): Promise<SyncCore<Identity>> {
   const schema = compileSchema(options.schema);
   const limits: ProtocolLimits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -136,7 +164,6 @@ export async function createSyncCore<Identity>(options: CoreOptions<Identity>): 
   });
   const authenticate = options.authenticate ?? (() => ({ anonymous: true }) as Identity);
   const sessions = new Set<Session<Identity>>();
-  const readRules = new Map<string, CompiledReadRule<unknown>>();
   const hooks: SessionHooks<Identity> = {
     log,
     schema,
@@ -145,23 +172,7 @@ export async function createSyncCore<Identity>(options: CoreOptions<Identity>): 
     identityKey: options.identityKey ?? defaultIdentityKey,
     expiresAt: options.expiresAt ?? defaultExpiry,
     readsEverything: permissions.read['*'] === true && Object.keys(permissions.read).length === 1,
-    source: {
-      projection: log.projection,
-      get db() {
-        return log.db;
-      },
-      readRule(attribute) {
-        let rule = readRules.get(attribute);
-        if (rule === undefined) {
-          rule = compileReadRule(ruleFor(permissions.read, attribute) as ReadRule<unknown> | undefined);
-          readRules.set(attribute, rule);
-        }
-        return rule;
-      },
-      slot: (entity, attribute) => log.state.confirmed.slot(entity, attribute),
-      attributesOf: (entity) => [...log.state.confirmed.attributesOf(entity)].map(([attribute]) => attribute),
-      registers: () => log.state.confirmed.registers(),
-    },
+    source: visibilitySource(log, schema, permissions.read),
     onError,
     now,
   };

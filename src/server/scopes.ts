@@ -8,15 +8,17 @@
  *
  * @module
  */
-import type { EntityId } from '../../crdt/index.js';
+import type { Attr, EntityId } from '../../crdt/index.js';
 import { DatsyncError, ErrorCode, isEntityId } from '../../crdt/index.js';
-import type { Db, Eid } from '../datascript/index.js';
-import { datoms, pull, q, resolveEid } from '../datascript/index.js';
+import type { Eid } from '../datascript/index.js';
+import { datoms, q, resolveEid } from '../datascript/index.js';
 import { analyzePull, analyzeQuery } from '../query/dependencies.js';
-import type { Edn } from '../query/edn.js';
-import { printEdn, readEdn } from '../query/edn.js';
 import type { Schema } from '../schema.js';
 import { ENTITY_ID_ATTR } from '../schema.js';
+import type { LocalScope } from './local-scope.js';
+import { localScope } from './local-scope.js';
+import { compilePull } from './pull-scope.js';
+import type { ScopeView } from './scope-view.js';
 
 export type ScopeInput = string | number | boolean;
 
@@ -85,39 +87,66 @@ export interface CompiledScope {
   readonly def: ScopeDef;
   /** Attributes a change to which can change the result (null: any). */
   readonly dependsOn: ReadonlySet<string> | null;
-  evaluate(db: Db, entityIdOf: (eid: Eid) => EntityId | undefined): Set<EntityId>;
+  /** A query about one entity at a time: a group's changed entities are asked again, not the whole query. */
+  readonly local: LocalScope | null;
+  /** A pull scope's entity: its result changes only where a reference of `dependsOn` it reaches changed. */
+  readonly root: EntityId | null;
+  evaluate(view: ScopeView): Set<EntityId>;
 }
 
-export function compileScope(def: ScopeDef): CompiledScope {
+function failed(def: ScopeDef, cause: unknown): never {
+  throw new DatsyncError(ErrorCode.InvalidQuery, `scope ${def.name}: the query failed`, undefined, { cause });
+}
+
+export function compileScope(def: ScopeDef, schema: Schema): CompiledScope {
   if ('pull' in def) {
     const analysis = analyzePull(def.pull);
-    const pattern = withIds(readEdn(def.pull));
+    const walk = compilePull(def.pull, schema);
+    // Which entities a pull reaches depends on its references alone (and on its entity existing).
+    const refs: ReadonlySet<string> = new Set(schema.refAttributes);
+    const named = analysis.attributes === null ? null : [...analysis.attributes].filter((a) => refs.has(a));
+    // A component named in the pattern is walked whole, through any reference.
+    const whole = named === null || named.some((a) => schema.attributes.get(a as Attr)?.isComponent === true);
+    const reached = whole ? refs : new Set(named);
     return {
       def,
-      dependsOn: analysis.attributes === null ? null : new Set([...analysis.attributes, ENTITY_ID_ATTR]),
-      evaluate(db, entityIdOf) {
-        const eid = resolveEid(db, [ENTITY_ID_ATTR, def.entity]);
-        if (eid === null) return new Set();
-        const out = new Set<EntityId>();
-        collectIds(pull(db, pattern, eid), entityIdOf, out);
-        const root = entityIdOf(eid);
-        if (root !== undefined) out.add(root);
-        return out;
+      dependsOn: reached,
+      local: null,
+      root: def.entity,
+      evaluate(view) {
+        const eid = resolveEid(view.whole, [ENTITY_ID_ATTR, def.entity]);
+        return eid === null ? new Set() : walk.reach(view, eid);
       },
     };
   }
   const analysis = analyzeQuery(def.query);
   const follow = def.follow ?? [];
   const dependsOn = analysis.attributes === null ? null : new Set([...analysis.attributes, ...follow]);
+  const inputs = def.inputs ?? [];
+  const local = follow.length === 0 && dependsOn !== null ? localScope(def.query, inputs) : null;
   return {
     def,
     dependsOn,
-    evaluate(db, entityIdOf) {
+    local:
+      local === null
+        ? null
+        : {
+            ...local,
+            select(view, eids) {
+              try {
+                return local.select(view, eids);
+              } catch (cause) {
+                return failed(def, cause);
+              }
+            },
+          },
+    root: null,
+    evaluate({ db, entityIdOf }) {
       let rows: unknown;
       try {
-        rows = q(def.query, db, ...(def.inputs ?? []));
+        rows = q(def.query, db, ...inputs);
       } catch (cause) {
-        throw new DatsyncError(ErrorCode.InvalidQuery, `scope ${def.name}: the query failed`, undefined, { cause });
+        failed(def, cause);
       }
       const eids: Eid[] = [];
       const take = (value: unknown): void => {
@@ -146,30 +175,4 @@ export function compileScope(def: ScopeDef): CompiledScope {
       return out;
     },
   };
-}
-
-/** The pattern with :db/id asked at every level, so every entity it reaches names itself. */
-function withIds(form: Edn): string {
-  const add = (node: Edn): Edn => {
-    if (typeof node !== 'object' || node === null) return node;
-    if (node.kind === 'vector') return { kind: 'vector', items: [{ kind: 'keyword', name: 'db/id' }, ...node.items.map(add)] };
-    if (node.kind === 'map') return { kind: 'map', entries: node.entries.map(([k, v]) => [k, add(v)] as const) };
-    return node;
-  };
-  return printEdn(add(form));
-}
-
-function collectIds(value: unknown, entityIdOf: (eid: Eid) => EntityId | undefined, out: Set<EntityId>): void {
-  if (Array.isArray(value)) {
-    for (const item of value) collectIds(item, entityIdOf, out);
-    return;
-  }
-  if (typeof value !== 'object' || value === null) return;
-  const record = value as Record<string, unknown>;
-  const eid = record[':db/id'];
-  if (typeof eid === 'number') {
-    const id = entityIdOf(eid);
-    if (id !== undefined) out.add(id);
-  }
-  for (const [key, item] of Object.entries(record)) if (key !== ':db/id') collectIds(item, entityIdOf, out);
 }

@@ -74,6 +74,8 @@ export class Session<Identity> {
   private batch = 0;
   private credits = WINDOW;
   private pumping = false;
+  /** Set while a scope held back by its minimum interval waits to be evaluated. */
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly limiter: ConnectionLimiter;
   private readonly stopListening: () => void;
 
@@ -105,6 +107,7 @@ export class Session<Identity> {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     this.stopListening();
+    clearTimeout(this.refreshTimer);
     this.transport.close(code, reason);
   }
 
@@ -112,6 +115,7 @@ export class Session<Identity> {
   closed(): void {
     this.phase = 'closed';
     this.stopListening();
+    clearTimeout(this.refreshTimer);
   }
 
   onText(): void {
@@ -222,7 +226,7 @@ export class Session<Identity> {
       const def = parseScope(item, this.hooks.schema);
       if (names.has(def.name)) throw new DatsyncError(ErrorCode.InvalidQuery, `scope ${def.name} is declared twice`);
       names.add(def.name);
-      return compileScope(def);
+      return compileScope(def, this.hooks.schema);
     });
   }
 
@@ -298,7 +302,7 @@ export class Session<Identity> {
     const identity = this.identity;
     const replica = this.replica;
     if (identity === undefined || replica === undefined) return;
-    this.visibility = new Visibility(this.hooks.source, identity, this.hooks.identityKey(identity), replica, scopes);
+    this.visibility = new Visibility(this.hooks.source, identity, this.hooks.identityKey(identity), replica, scopes, this.hooks.now);
     this.queueSnapshot();
   }
 
@@ -407,8 +411,31 @@ export class Session<Identity> {
         this.hooks.onError(error);
         this.queueSnapshot();
       }
+      this.scheduleRefresh();
     }
     this.pump();
+  }
+
+  /** A scope whose minimum interval held changes back is evaluated once the interval has passed. */
+  private scheduleRefresh(): void {
+    const due = this.visibility?.dueAt();
+    if (due === undefined || this.refreshTimer !== undefined || this.phase !== 'ready') return;
+    this.refreshTimer = setTimeout(
+      () => {
+        this.refreshTimer = undefined;
+        const visibility = this.visibility;
+        if (this.phase !== 'ready' || visibility === undefined) return;
+        try {
+          this.enqueue(visibility.refresh(), this.hooks.log.head);
+        } catch (error) {
+          this.hooks.onError(error);
+          this.queueSnapshot();
+        }
+        this.pump();
+        this.scheduleRefresh();
+      },
+      Math.max(0, due - this.hooks.now()),
+    );
   }
 
   private enqueue(out: GroupOut, position: number): void {

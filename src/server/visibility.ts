@@ -7,25 +7,48 @@
  * holds and, after each durable group of transactions, works out what it
  * must receive: the group's ops on registers it keeps holding (filtered
  * record by record), evictions of registers it may no longer hold, and the
- * full state of registers it now may hold. Only the scopes and read rules a
- * group could affect are re-evaluated (indexed by the attributes they read).
+ * full state of registers it now may hold.
+ *
+ * A group is fanned out to every session, so the work per session is kept
+ * to what the group can change for it (the group's facts are worked out
+ * once for all sessions, in `GroupFacts`):
+ *
+ * - a scope is asked again only if the group touched an attribute it reads,
+ *   or one its read rules read; a scope about one entity at a time is asked
+ *   only about the touched entities that were in its result or now hold its
+ *   key (`[?e "task/project" "p17"]`: a task of p42 does not ask it); a pull
+ *   scope only where a changed reference has an end it reached;
+ * - of a touched entity, only the registers the group wrote, or whose read
+ *   rule reads what it wrote, are decided again; read rules reading other
+ *   entities re-decide every register they govern when what they read
+ *   changes;
+ * - a session none of that concerns only acknowledges the client's own
+ *   transactions.
+ *
+ * A scope may declare a minimum interval between evaluations: changes to
+ * its result then wait until the interval has passed (`dueAt`, `refresh`).
  *
  * @module
  */
-import type { Attr, DatomChange, EntityId, Op, Slot, Transaction, TxId } from '../../crdt/index.js';
+import type { Attr, EntityId, Op, Slot, Transaction, TxId } from '../../crdt/index.js';
 import { transactionId } from '../../crdt/index.js';
 import type { Db, Eid } from '../datascript/index.js';
-import { filterDb } from '../datascript/index.js';
+import { datoms, filterDb } from '../datascript/index.js';
 import type { Projection } from '../projection/projection.js';
 import { ENTITY_ID_ATTR } from '../schema.js';
+import { GroupFacts } from './group-facts.js';
 import type { Appended } from './log.js';
 import type { CompiledReadRule } from './permissions.js';
+import { intersects, ScopeTracker } from './scope-tracker.js';
+import type { ScopeView } from './scope-view.js';
 import type { CompiledScope } from './scopes.js';
 
 /** What the engine needs of the server. */
 export interface VisibilitySource {
   readonly projection: Projection;
   readonly db: Db;
+  /** Every attribute of the schema. */
+  readonly attributes: readonly Attr[];
   readRule(attribute: Attr): CompiledReadRule<unknown>;
   /** The durable register of (entity, attribute). */
   slot(entity: EntityId, attribute: Attr): Slot | undefined;
@@ -51,11 +74,6 @@ export interface GroupOut {
   readonly through: number;
 }
 
-interface ScopeState {
-  readonly compiled: CompiledScope;
-  result: Set<EntityId>;
-}
-
 function pairKey(entity: EntityId, attribute: Attr): string {
   return `${entity}\u0000${attribute}`;
 }
@@ -65,22 +83,37 @@ export class Visibility {
   private readonly identity: unknown;
   private readonly identityKey: string;
   private readonly self: string;
-  /** Null: the client declared no scopes and sees every entity it may read. */
-  private scopes: Map<string, ScopeState> | null;
-  private readonly inScope = new Map<EntityId, number>();
+  private readonly now: () => number;
+  private readonly scopes: ScopeTracker;
   private readonly held = new Map<EntityId, Set<Attr>>();
+  /** Held registers whose read rule reads other entities, by attribute: a change elsewhere re-checks them. */
+  private readonly heldNonLocal = new Map<Attr, Set<EntityId>>();
+  /** Attributes whose read rule reads other entities than the one it decides about. */
+  private readonly nonLocal: readonly Attr[];
   /** Read decisions within one group (rules see one database per group). */
   private memo = new Map<string, boolean>();
+  private currentView: ScopeView | undefined;
   /** The client's own queued transactions, whose hidden ops are worked out as they leave. */
   private readonly ownTransactions = new Map<TxId, Transaction>();
 
-  constructor(source: VisibilitySource, identity: unknown, identityKey: string, self: string, scopes: readonly CompiledScope[] | null) {
+  constructor(
+    source: VisibilitySource,
+    identity: unknown,
+    identityKey: string,
+    self: string,
+    scopes: readonly CompiledScope[] | null,
+    now: () => number,
+  ) {
     this.source = source;
     this.identity = identity;
     this.identityKey = identityKey;
     this.self = self;
-    this.scopes =
-      scopes === null ? null : new Map(scopes.map((compiled) => [compiled.def.name, { compiled, result: new Set<EntityId>() }]));
+    this.now = now;
+    this.nonLocal = source.attributes.filter((attribute) => !source.readRule(attribute).local);
+    this.scopes = new ScopeTracker(
+      { projection: source.projection, readRule: (attribute) => source.readRule(attribute), view: () => this.view() },
+      scopes,
+    );
   }
 
   private readable(eid: Eid | undefined, entity: EntityId, attribute: Attr): boolean {
@@ -96,7 +129,7 @@ export class Visibility {
   }
 
   private covered(entity: EntityId): boolean {
-    return this.scopes === null || this.inScope.has(entity);
+    return this.scopes.covers(entity);
   }
 
   /** Whether the client holds (may hold) the register now. */
@@ -128,6 +161,13 @@ export class Visibility {
       this.held.set(entity, attrs);
     }
     attrs.add(attribute);
+    if (attribute === ENTITY_ID_ATTR || this.source.readRule(attribute).local) return;
+    let entities = this.heldNonLocal.get(attribute);
+    if (entities === undefined) {
+      entities = new Set();
+      this.heldNonLocal.set(attribute, entities);
+    }
+    entities.add(entity);
   }
 
   private release(entity: EntityId, attribute: Attr): void {
@@ -135,76 +175,63 @@ export class Visibility {
     if (attrs === undefined) return;
     attrs.delete(attribute);
     if (attrs.size === 0) this.held.delete(entity);
+    const entities = this.heldNonLocal.get(attribute);
+    entities?.delete(entity);
+    if (entities?.size === 0) this.heldNonLocal.delete(attribute);
   }
 
-  /** The database as this client's identity may read it (scopes run on it). */
-  private readableDb(): Db {
-    const projection = this.source.projection;
-    return filterDb(this.source.db, (datom) => {
-      const entity = projection.entityId(datom.e);
-      return entity !== undefined && this.readable(datom.e, entity, datom.a as Attr);
-    });
+  /** Scopes run on the database as this client's identity may read it. */
+  private view(): ScopeView {
+    if (this.currentView === undefined) {
+      const projection = this.source.projection;
+      const readable = (eid: Eid, attribute: string): boolean => {
+        const entity = projection.entityId(eid);
+        return entity !== undefined && this.readable(eid, entity, attribute as Attr);
+      };
+      this.currentView = {
+        db: filterDb(this.source.db, (datom) => readable(datom.e, datom.a)),
+        whole: this.source.db,
+        readable,
+        entityIdOf: (eid) => projection.entityId(eid),
+      };
+    }
+    return this.currentView;
   }
 
-  private evaluate(state: ScopeState, db: Db): { entered: EntityId[]; left: EntityId[] } {
-    const next = state.compiled.evaluate(db, (eid) => this.source.projection.entityId(eid));
-    const entered: EntityId[] = [];
-    const left: EntityId[] = [];
-    for (const entity of next) {
-      if (state.result.has(entity)) continue;
-      const count = this.inScope.get(entity) ?? 0;
-      this.inScope.set(entity, count + 1);
-      if (count === 0) entered.push(entity);
-    }
-    for (const entity of state.result) {
-      if (next.has(entity)) continue;
-      const count = (this.inScope.get(entity) ?? 1) - 1;
-      if (count <= 0) {
-        this.inScope.delete(entity);
-        left.push(entity);
-      } else this.inScope.set(entity, count);
-    }
-    state.result = next;
-    return { entered, left };
+  /** Starts a pass over one database value: read decisions and the readable view are per database. */
+  private begin(): void {
+    if (this.memo.size > 0) this.memo.clear();
+    this.currentView = undefined;
+    this.scopes.begin();
   }
 
   /** Every register the client may hold now, which it then holds (the state sent on connect). */
   snapshot(): Array<readonly [EntityId, Attr, Slot]> {
-    this.memo.clear();
+    this.begin();
     this.held.clear();
-    this.inScope.clear();
-    if (this.scopes !== null) {
-      const db = this.readableDb();
-      for (const state of this.scopes.values()) {
-        state.result = new Set();
-        this.evaluate(state, db);
-      }
-    }
+    this.heldNonLocal.clear();
+    this.scopes.evaluateAll(this.now());
     const out: Array<readonly [EntityId, Attr, Slot]> = [];
-    const registers: Iterable<readonly [EntityId, Attr, Slot]> =
-      this.scopes === null
-        ? this.source.registers()
-        : [...this.inScope.keys()].flatMap((entity) =>
-            [...this.source.attributesOf(entity)].flatMap((attribute) => {
-              const slot = this.source.slot(entity, attribute);
-              return slot === undefined ? [] : [[entity, attribute, slot] as const];
-            }),
-          );
+    const registers: Iterable<readonly [EntityId, Attr, Slot]> = this.scopes.everything
+      ? this.source.registers()
+      : [...this.scopes.entities()].flatMap((entity) =>
+          [...this.source.attributesOf(entity)].flatMap((attribute) => {
+            const slot = this.source.slot(entity, attribute);
+            return slot === undefined ? [] : [[entity, attribute, slot] as const];
+          }),
+        );
     for (const [entity, attribute, slot] of registers) {
       if (!this.readable(undefined, entity, attribute)) continue;
       this.hold(entity, attribute);
       out.push([entity, attribute, slot]);
     }
-    this.memo.clear();
+    this.begin();
     return out;
   }
 
   /** Changes the declared scopes; returns what to evict and install. */
   setScopes(scopes: readonly CompiledScope[] | null): GroupOut {
-    this.scopes =
-      scopes === null ? null : new Map(scopes.map((compiled) => [compiled.def.name, { compiled, result: new Set<EntityId>() }]));
-    this.memo.clear();
-    this.inScope.clear();
+    this.scopes.declare(scopes);
     const before = new Map([...this.held].map(([entity, attrs]) => [entity, new Set(attrs)]));
     const now = this.snapshot();
     const evict: Array<readonly [EntityId, Attr]> = [];
@@ -214,47 +241,77 @@ export class Visibility {
     return { records: [], evict, install, through: 0 };
   }
 
-  /**
-   * Whether a scope reading `deps` may give another result after a group
-   * touching `touched`: scopes run on the readable database, so a change to
-   * what a read rule of `deps` depends on counts as much as a change to `deps`.
-   */
-  private mayChange(deps: ReadonlySet<string> | null, touched: ReadonlySet<string>): boolean {
-    if (deps === null) return true;
-    for (const attribute of deps) {
-      if (touched.has(attribute)) return true;
-      const ruleDeps = this.source.readRule(attribute as Attr).dependsOn;
-      if (ruleDeps === null || [...ruleDeps].some((a) => touched.has(a))) return true;
-    }
-    return false;
+  /** When a scope held back by its minimum interval is due, if one is. */
+  dueAt(): number | undefined {
+    return this.scopes.dueAt();
+  }
+
+  /** Evaluates the scopes whose minimum interval has passed; returns what to evict and install. */
+  refresh(): GroupOut {
+    this.begin();
+    this.scopes.refresh(this.now());
+    const { evict, install } = this.settle(new Map(), new Set());
+    this.begin();
+    return { records: [], evict, install, through: 0 };
   }
 
   /** What this client must receive for a durable group of records. */
   advance(group: readonly Appended[]): GroupOut {
-    this.memo.clear();
-    const touchedEntities = new Set<EntityId>();
-    const touchedAttributes = new Set<string>();
-    for (const { record, changes } of group) {
-      for (const op of record.tx.ops) {
-        touchedEntities.add(op.entity);
-        touchedAttributes.add(op.attribute);
-      }
-      noteChanges(changes, touchedAttributes);
+    this.begin();
+    const facts = GroupFacts.of(group, this.source);
+    this.scopes.advance(facts, this.now());
+    const through = group[group.length - 1]?.record.position ?? 0;
+    const records: RecordOut[] = [];
+    // Most groups concern most clients not at all: then only their own transactions need answering.
+    if (this.scopes.entered.size === 0 && this.scopes.left.size === 0 && !this.concerned(facts)) {
+      for (const { record } of group) if (record.tx.replica === this.self) records.push(this.own(record.position, record.tx));
+      return { records, evict: [], install: [], through };
     }
-    // Scopes a change could affect are evaluated again; the rest keep their result.
-    const entered = new Set<EntityId>();
-    const left = new Set<EntityId>();
-    if (this.scopes !== null) {
-      let db: Db | undefined;
-      for (const state of this.scopes.values()) {
-        if (!this.mayChange(state.compiled.dependsOn, touchedAttributes)) continue;
-        db ??= this.readableDb();
-        const diff = this.evaluate(state, db);
-        for (const entity of diff.entered) left.has(entity) ? left.delete(entity) : entered.add(entity);
-        for (const entity of diff.left) entered.has(entity) ? entered.delete(entity) : left.add(entity);
+    const { evict, install, heldBefore } = this.settle(facts.entities, facts.attributes);
+    // The group's ops go out for registers held before and after it; new ones arrive as state instead.
+    const keeps = (op: Op): boolean => heldBefore.has(pairKey(op.entity, op.attribute)) && this.holds(op.entity, op.attribute);
+    for (const { record } of group) {
+      const tx = record.tx;
+      if (tx.replica === this.self) {
+        records.push(this.own(record.position, tx));
+        continue;
       }
+      const ops = tx.ops.filter(keeps);
+      if (ops.length > 0) records.push({ position: record.position, tx: ops.length === tx.ops.length ? tx : { ...tx, ops } });
     }
-    // Registers whose holding may have changed: of touched or entering entities, and under read rules a change may affect.
+    this.begin();
+    return { records, evict, install, through };
+  }
+
+  /** The client holds its own ops already; it keeps in its confirmed state those it may hold. */
+  private own(position: number, tx: Transaction): RecordOut {
+    const hidden = tx.ops.filter((op) => !this.holds(op.entity, op.attribute)).map((op) => op.offset);
+    this.ownTransactions.set(transactionId(tx), tx);
+    return { position, own: tx, hidden };
+  }
+
+  /** Whether a group touched anything this client holds or has in scope, or what a read rule reading other entities reads. */
+  private concerned(facts: GroupFacts): boolean {
+    for (const entity of facts.entities.keys()) if (this.held.has(entity) || this.covered(entity)) return true;
+    return this.nonLocal.some((attribute) => this.rereads(attribute, facts.attributes));
+  }
+
+  /** Whether a group touching `touched` may change what the read rule of `attribute` decides. */
+  private rereads(attribute: Attr, touched: ReadonlySet<string>): boolean {
+    const deps = this.source.readRule(attribute).dependsOn;
+    return deps === null || intersects(deps, touched);
+  }
+
+  /**
+   * Re-decides the registers whose holding may have changed: of entering
+   * and leaving entities; of touched entities, those the group wrote or
+   * whose read rule reads what it wrote; and under read rules reading other
+   * entities, every one the client may hold.
+   */
+  private settle(
+    touched: ReadonlyMap<EntityId, ReadonlySet<string>>,
+    touchedAttributes: ReadonlySet<string>,
+  ): Pick<GroupOut, 'evict' | 'install'> & { readonly heldBefore: ReadonlySet<string> } {
     const candidates = new Set<string>();
     const pairs: Array<readonly [EntityId, Attr]> = [];
     const consider = (entity: EntityId, attribute: Attr): void => {
@@ -263,17 +320,29 @@ export class Visibility {
       candidates.add(key);
       pairs.push([entity, attribute]);
     };
-    for (const entity of [...touchedEntities, ...entered, ...left]) {
+    for (const entity of [...this.scopes.entered, ...this.scopes.left]) {
       for (const attribute of this.source.attributesOf(entity)) consider(entity, attribute);
       for (const attribute of this.held.get(entity) ?? []) consider(entity, attribute);
     }
-    for (const [entity, attrs] of this.held) {
-      for (const attribute of attrs) {
-        const rule = this.source.readRule(attribute);
-        if (rule.local) continue;
-        if (rule.dependsOn !== null && ![...rule.dependsOn].some((a) => touchedAttributes.has(a))) continue;
-        consider(entity, attribute);
-      }
+    for (const [entity, written] of touched) {
+      const held = this.held.get(entity);
+      // Neither held nor in scope: nothing of it can be held after the group either.
+      if (held === undefined && !this.covered(entity)) continue;
+      const affected = (attribute: Attr): boolean => written.has(attribute) || this.rereads(attribute, written);
+      for (const attribute of this.source.attributesOf(entity)) if (affected(attribute)) consider(entity, attribute);
+      for (const attribute of held ?? []) if (affected(attribute)) consider(entity, attribute);
+    }
+    for (const attribute of this.nonLocal) {
+      if (!this.rereads(attribute, touchedAttributes)) continue;
+      for (const entity of this.heldNonLocal.get(attribute) ?? []) consider(entity, attribute);
+      if (this.scopes.everything) {
+        const projection = this.source.projection;
+        for (const datom of datoms(this.source.db, ':aevt', attribute)) {
+          const entity = projection.entityId(datom.e);
+          if (entity !== undefined) consider(entity, attribute);
+        }
+      } else
+        for (const entity of this.scopes.entities()) if (this.source.slot(entity, attribute) !== undefined) consider(entity, attribute);
     }
     const heldBefore = new Set<string>();
     const evict: Array<readonly [EntityId, Attr]> = [];
@@ -292,27 +361,6 @@ export class Visibility {
         if (slot !== undefined || !this.covered(entity) || !this.readable(undefined, entity, attribute)) evict.push([entity, attribute]);
       }
     }
-    // The group's ops go out for registers held before and after it; new ones arrive as state instead.
-    const keeps = (op: Op): boolean => heldBefore.has(pairKey(op.entity, op.attribute)) && this.holds(op.entity, op.attribute);
-    const records: RecordOut[] = [];
-    for (const { record } of group) {
-      const tx = record.tx;
-      if (tx.replica === this.self) {
-        // The client holds its own ops already; it keeps in its confirmed state those it may hold.
-        const hidden = tx.ops.filter((op) => !this.holds(op.entity, op.attribute)).map((op) => op.offset);
-        this.ownTransactions.set(transactionId(tx), tx);
-        records.push({ position: record.position, own: tx, hidden });
-        continue;
-      }
-      const ops = tx.ops.filter(keeps);
-      if (ops.length > 0) records.push({ position: record.position, tx: ops.length === tx.ops.length ? tx : { ...tx, ops } });
-    }
-    this.memo.clear();
-    return { records, evict, install, through: group[group.length - 1]?.record.position ?? 0 };
+    return { evict, install, heldBefore };
   }
-}
-
-function noteChanges(changes: readonly DatomChange[], into: Set<string>): void {
-  for (const change of changes) into.add(change.attribute);
-  if (changes.length > 0) into.add(ENTITY_ID_ATTR);
 }
