@@ -50,12 +50,14 @@ export class LogTail {
   /**
    * Reads what others appended after the head, up to `to` (or all there
    * is), a page at a time: the head moves past each page, then `apply`
-   * takes it (in the same tick). `first` is the first page, when already read.
+   * takes it (in the same tick). `first` is the first page, when already read
+   * (records in it the head has passed since are skipped).
    */
   async catchUp(to: number | undefined, apply: (records: readonly LogRecord[]) => void, first?: readonly LogRecord[]): Promise<void> {
-    let given = first;
+    // What was read before may partly be applied already.
+    let given = first?.filter((record) => record.position > this.head);
     while (to === undefined || this.head < to) {
-      const records = given ?? (await this.storage.readLog(this.head, CATCH_UP_PAGE));
+      const records = given !== undefined && given.length > 0 ? given : await this.storage.readLog(this.head, CATCH_UP_PAGE);
       given = undefined;
       if (records.length === 0) {
         if (to === undefined) return;

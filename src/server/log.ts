@@ -117,6 +117,8 @@ export class ServerLog<Identity> {
   /** Another node appended (or may have): read the log before long. */
   private behind = false;
   private running: Promise<void> | undefined;
+  /** Set while waiting for a turn: a notice wakes the wait, to apply the others' commits meanwhile. */
+  private wake: (() => void) | undefined;
   private stopWatching: () => void = () => undefined;
   private closed = false;
 
@@ -212,6 +214,7 @@ export class ServerLog<Identity> {
   private notified(head: number | undefined): void {
     if (this.closed || (head !== undefined && head <= this.tail.head && this.uncertain.length === 0)) return;
     this.behind = true;
+    this.wake?.();
     this.kick();
   }
 
@@ -242,7 +245,7 @@ export class ServerLog<Identity> {
       let turn: AppendTurn | undefined;
       let known: Map<TxId, Outcome>;
       try {
-        turn = await this.turns.turn(this.tail.head);
+        turn = await this.awaitTurn();
         await this.catchUp(turn.head, turn.records);
         known = await this.lookUp(group);
       } catch (cause) {
@@ -262,6 +265,34 @@ export class ServerLog<Identity> {
       }
       await this.commitGroup(turn);
     }
+  }
+
+  /**
+   * Waits for a turn, meanwhile applying what the others commit as it is
+   * announced: whatever is applied now is not applied holding the lock, where
+   * it would hold up every node.
+   */
+  private async awaitTurn(): Promise<AppendTurn> {
+    let granted: AppendTurn | undefined;
+    let failed: { readonly cause: unknown } | undefined;
+    const settled = this.turns.turn(this.tail.head).then(
+      (turn) => {
+        granted = turn;
+      },
+      (cause: unknown) => {
+        failed = { cause };
+      },
+    );
+    while (granted === undefined && failed === undefined) {
+      await Promise.race([settled, new Promise<void>((resolve) => (this.wake = resolve))]);
+      this.wake = undefined;
+      if (granted === undefined && failed === undefined && this.behind) {
+        this.behind = false;
+        await this.follow();
+      }
+    }
+    if (failed !== undefined) throw failed.cause;
+    return granted as AppendTurn;
   }
 
   /** What the log already says of the group's transactions, looked up together (one round trip on a shared log). */
@@ -388,11 +419,11 @@ export class ServerLog<Identity> {
       to,
       (records) => {
         const appended: Appended[] = records.map((record) => {
-          const changes = this.state.applyConfirmed(record.tx);
-          this.projection.apply(changes);
           this.replicas.heard(record.tx.replica, lastCounter(record.tx));
-          return { record, changes };
+          return { record, changes: this.state.applyConfirmed(record.tx) };
         });
+        // One DataScript transaction for the page: it takes changes in order, and nothing is judged in between.
+        this.projection.apply(appended.flatMap((a) => a.changes));
         this.assigned = this.tail.head;
         this.events.emit('appended', appended);
       },
