@@ -18,7 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -64,6 +64,8 @@ export interface LoadReport {
   readonly acceptedPerSecond: number;
   /** Server CPU use while the clients wrote (100 = one core busy). */
   readonly serverCpuPercent: number;
+  /** The machine's 1-minute load average at the end (other work on it slows every figure). */
+  readonly loadAverage: number;
   /** Everything that went wrong; empty when the run held every guarantee. */
   readonly problems: readonly string[];
 }
@@ -200,6 +202,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     logHead: log.head,
     acceptedPerSecond: Math.round(loadWrites / result.writeSeconds),
     serverCpuPercent: Math.round(cpuMs / (result.writeSeconds * 10)),
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 10) / 10,
     problems,
   };
 }
@@ -212,7 +215,7 @@ export function summarize(report: LoadReport): string {
     `${g.clients} clients, ${g.writeSeconds} s: ${report.acceptedPerSecond} accepted tx/s (${report.logHead - 1} in the log, ${g.acknowledged} acknowledged)`,
     `propagation p50 ${g.latencyMs.p50} ms, p90 ${g.latencyMs.p90} ms, p99 ${g.latencyMs.p99} ms, max ${g.latencyMs.max} ms (${g.latencyMs.count} deliveries)`,
     `server RSS ${rss[0] ?? '?'} → ${rss[rss.length - 1] ?? '?'} MiB (peak ${report.peakRssMiB}), CPU ${report.serverCpuPercent}%; generator CPU ${g.generatorCpuPercent}%, loop p99 ${g.generatorLoopP99Ms} ms`,
-    `connect ${g.connectMs} ms, settle ${g.settleMs} ms, restarts ${report.restarts}, disconnects ${g.disconnects}`,
+    `connect ${g.connectMs} ms, settle ${g.settleMs} ms, restarts ${report.restarts}, disconnects ${g.disconnects}, machine load average ${report.loadAverage} on ${cpus().length} cores`,
     report.problems.length === 0 ? 'converged, nothing lost' : `PROBLEMS: ${report.problems.join('; ')}`,
   ].join('\n');
 }
