@@ -1,11 +1,16 @@
 /**
- * Where a draft's document lives: in the client's storage (saved after every
- * change made here; co-editors' changes, which the server keeps too, at most
- * `REMOTE_SAVE_DELAY_MS` later, so a busy draft is not written out whole for
- * every keystroke of every co-editor) and, when the client has a server, in
- * the server's room for the draft (through a `DraftChannel`). It binds a draft opened offline to the
- * server's draft once reachable, and carries a commit or discard to the
- * server even across reloads.
+ * Where a draft's document lives: in the client's storage and, when the
+ * client has a server, in the server's room for the draft (through a
+ * `DraftChannel`). It binds a draft opened offline to the server's draft
+ * once reachable, and carries a commit or discard to the server even across
+ * reloads.
+ *
+ * Saving writes the whole document, so it is not done for every keystroke
+ * while the server holds the draft live (every change made here goes to it
+ * at once, and it has every co-editor's): then changes are saved here at
+ * most `LIVE_SAVE_DELAY_MS` later, as the server saves its own. Without the
+ * server, a change made here is saved at once; when the connection goes,
+ * or the draft is left, what waits is saved.
  *
  * @module
  */
@@ -30,8 +35,8 @@ export interface LinkEvents {
   closed(closed: DraftClosed): void;
 }
 
-/** How long a change received from the server may wait to be saved here (changes made here are saved at once). */
-const REMOTE_SAVE_DELAY_MS = 1000;
+/** How long a change may wait to be saved here while the server holds the draft live. */
+const LIVE_SAVE_DELAY_MS = 300;
 
 /** How long opening waits for the server before starting an own copy instead. */
 const OPEN_TIMEOUT_MS = 5000;
@@ -94,7 +99,7 @@ export class DraftLink {
   readonly ended: Promise<void>;
   private saving: Promise<void> | undefined;
   private dirty = false;
-  /** A save waiting for co-editors' changes to pile up. */
+  /** A save waiting for more changes to pile up (the server holds the draft live). */
   private laterSave: ReturnType<typeof setTimeout> | undefined;
   private closedInfo: DraftClosed | undefined;
   private stopOnline: (() => void) | undefined;
@@ -243,8 +248,11 @@ export class DraftLink {
   private watch(): void {
     const doc = this.doc;
     const onUpdate = (_update: Uint8Array, origin: unknown): void => {
-      if (origin instanceof DraftChannel) this.saveLater();
-      else if (origin !== 'storage') void this.save();
+      if (origin !== 'storage') {
+        // A live server has the change too (a co-editor's came from it).
+        if (origin instanceof DraftChannel || this.channel?.status === 'live') this.saveLater();
+        else void this.save();
+      }
       this.emit('changed');
     };
     const meta = doc.getMap('meta');
@@ -268,7 +276,11 @@ export class DraftLink {
 
   private saveLater(): void {
     if (this.laterSave !== undefined || !this.persisting) return;
-    this.laterSave = unrefTimer(setTimeout(() => void this.save(), REMOTE_SAVE_DELAY_MS));
+    this.laterSave = unrefTimer(setTimeout(() => void this.save(), LIVE_SAVE_DELAY_MS));
+  }
+
+  private saveWaiting(): void {
+    if (this.laterSave !== undefined) void this.save();
   }
 
   /** Saves the document; saves are serialised and the last state always lands. */
@@ -339,6 +351,8 @@ export class DraftLink {
           if (status === 'live') settle('live');
           // A first attempt that fails means the server is not reachable now.
           else if (status === 'offline') settle('timeout');
+          // This copy may now be the only one of the last changes.
+          if (status !== 'live') owner().saveWaiting();
           owner().emit('changed');
         },
         ended: (code, reason) => {
@@ -482,9 +496,9 @@ export class DraftLink {
     this.connect();
   }
 
-  /** Stops syncing; the stored draft stays, with every change received. */
+  /** Stops syncing; the stored draft stays, with every change. */
   leave(): void {
-    if (this.laterSave !== undefined) void this.save();
+    this.saveWaiting();
     this.stopBinding();
     this.channel?.stop();
     this.channel = undefined;

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
 import type { EntityId } from '../../crdt/index.js';
 import type { Client } from '../../src/client/client.js';
 import type { DatsyncServer } from '../../src/server/server.js';
@@ -296,6 +297,21 @@ describe('collaborative drafts', () => {
     ann.disconnect();
     open.push(ann);
     expect((await ann.openDraft(id, { fields: ['task/title'] })).value('task/title')).toBe('Kept, by Ben');
+  });
+
+  it('saves a change made while live by the time the connection goes', async () => {
+    const server = await setup();
+    const ann = await user(server, 'ann');
+    const id = await task(ann, 'Live');
+    const a = await ann.openDraft(id, { fields: ['task/title'] });
+    await until(a, () => a.status === 'live');
+    a.set('task/title', 'Typed while live');
+    // While live the server has it and the local save may wait; once offline this copy may be the only one.
+    ann.disconnect();
+    const stored = await ann.storage.draft(id);
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, stored?.state ?? new Uint8Array());
+    expect(doc.getMap('fields').get('task/title')?.toString()).toBe('Typed while live');
   });
 
   it('binds a draft opened offline to the shared one once online, replaying its changes', async () => {
