@@ -211,7 +211,7 @@ describe.skipIf(url === undefined)('several nodes on one PostgreSQL log', () => 
     await c.reaches(25);
     expect(c.positions).toEqual(upTo(25));
     // A restart: the node replays the log, then follows what was appended while it was down.
-    const namespace = (c.storage as unknown as { schema: string }).schema;
+    const namespace = c.storage.schema;
     await c.close();
     for (let i = 0; i < 10; i++)
       expect(await a.submit(await mint([{ 'task/title': `while down ${i}` }]))).toMatchObject({ accepted: true });
@@ -222,6 +222,18 @@ describe.skipIf(url === undefined)('several nodes on one PostgreSQL log', () => 
     await again.reaches(40);
     expect(again.positions).toEqual(upTo(40).slice(35));
     expect([...again.core.log.state.datoms()]).toEqual([...a.core.log.state.datoms()]);
+  });
+
+  it('refuses what is not a PostgreSQL URL or a schema name, saying what it wants', async () => {
+    await expect(PostgresStorage.open({ url: 'mysql://localhost/db' })).rejects.toMatchObject({
+      code: 'storage-failed',
+      message: expect.stringContaining('postgres://'),
+    });
+    await expect(PostgresStorage.open({ url: 'postgres://[::1' })).rejects.toMatchObject({ code: 'storage-failed' });
+    await expect(PostgresStorage.open({ url: url as string, schema: 'Robert"); DROP' })).rejects.toMatchObject({
+      code: 'storage-failed',
+      message: expect.stringContaining('lower-case letters, digits and _'),
+    });
   });
 
   it('refuses writes with a clear error while PostgreSQL is unreachable, acknowledging nothing it did not commit', async () => {
