@@ -409,11 +409,20 @@ export class Session<Identity> {
         this.enqueue(visibility.advance(group), group[group.length - 1]?.record.position ?? this.hooks.log.head);
       } catch (error) {
         this.hooks.onError(error);
-        this.queueSnapshot();
+        this.resnapshot();
       }
       this.scheduleRefresh();
     }
     this.pump();
+  }
+
+  /** Starts the client over from a snapshot; a scope that cannot even give one ends the connection (never the server). */
+  private resnapshot(): void {
+    try {
+      this.queueSnapshot();
+    } catch (error) {
+      this.internal(error);
+    }
   }
 
   /** A scope whose minimum interval held changes back is evaluated once the interval has passed. */
@@ -429,7 +438,7 @@ export class Session<Identity> {
           this.enqueue(visibility.refresh(), this.hooks.log.head);
         } catch (error) {
           this.hooks.onError(error);
-          this.queueSnapshot();
+          this.resnapshot();
         }
         this.pump();
         this.scheduleRefresh();

@@ -231,6 +231,9 @@ export class Visibility {
 
   /** Changes the declared scopes; returns what to evict and install. */
   setScopes(scopes: readonly CompiledScope[] | null): GroupOut {
+    // A scope that fails throws here, before anything changed: the client keeps its previous scopes.
+    this.begin();
+    for (const scope of scopes ?? []) scope.evaluate(this.view());
     this.scopes.declare(scopes);
     const before = new Map([...this.held].map(([entity, attrs]) => [entity, new Set(attrs)]));
     const now = this.snapshot();
