@@ -24,7 +24,7 @@ const load = ['--import', 'tsx', join(root, 'bench', 'load', 'run.ts')];
 
 const steps = [
   ['properties', [vitest, 'run', 'property-tests']],
-  ['hardening', [vitest, 'run', 'test/hardening']],
+  ['hardening', [vitest, 'run', 'test/hardening', 'test/fuzz']],
   ['load', [...load, '--clients', '500', '--seconds', '60', '--rate', '10']],
   ['knee', [...load, '--knee', '100,200,300,500,750,1000', '--seconds', '20', '--rate', '10']],
 ];

@@ -9,8 +9,9 @@
  */
 import type { Attr, EntityId, Hlc, Op, ReplicaId, Transaction, TxId } from '../../crdt/index.js';
 import { Encoder, encodeTransactions, OpKind, transactionId } from '../../crdt/index.js';
-import type { ClientMessage } from '../../src/protocol/index.js';
+import type { Hello } from '../../src/protocol/index.js';
 import { encodeClientMessage, PROTOCOL_VERSION } from '../../src/protocol/index.js';
+import { hello } from '../sync/raw.js';
 import { HOSTILE_FRAME_LIMIT } from './schema.js';
 
 export interface FuzzCase {
@@ -69,19 +70,8 @@ export class FrameFactory {
   }
 
   /** A valid hello for `replica`. */
-  hello(replica: ReplicaId, token: string | null, extra: Partial<Extract<ClientMessage, { type: 'hello' }>> = {}): Uint8Array {
-    return encodeClientMessage({
-      type: 'hello',
-      version: PROTOCOL_VERSION,
-      replicaId: replica,
-      logId: null,
-      position: 0,
-      issuedUpTo: 0,
-      schemaFingerprint: '',
-      token,
-      scopes: null,
-      ...extra,
-    });
+  hello(replica: ReplicaId, token: string | null, extra: Partial<Hello> = {}): Uint8Array {
+    return encodeClientMessage(hello(replica, { token, ...extra }));
   }
 
   /** A fresh-connection case. */

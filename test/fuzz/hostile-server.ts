@@ -12,10 +12,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Db, Eid } from '../../src/datascript/index.js';
-import { pull } from '../../src/datascript/index.js';
 import { createServer } from '../../src/server/server.js';
 import { SqliteStorage } from '../../storage/sqlite.js';
+import { ownedBy } from '../support/owner-rule.js';
 import { fuzzSchema, HOSTILE_FRAME_LIMIT } from './schema.js';
 
 const { values } = parseArgs({
@@ -23,8 +22,6 @@ const { values } = parseArgs({
 });
 mkdirSync(values.data, { recursive: true });
 const storagePath = join(values.data, 'datsync.db');
-const authorOf = (db: Db, eid: Eid | undefined): unknown =>
-  eid === undefined ? undefined : pull(db, '["task/author"]', eid)?.['task/author'];
 const server = await createServer<{ readonly sub: string }>({
   schema: fuzzSchema,
   storage: new SqliteStorage(storagePath),
@@ -32,16 +29,7 @@ const server = await createServer<{ readonly sub: string }>({
   authenticate: (token) => (token !== null && /^user-[a-z0-9-]{1,40}$/.test(token) ? { sub: token } : null),
   permissions: {
     read: { 'task/*': true, 'user/*': true, 'secret/*': false },
-    write: {
-      'task/*': {
-        allow: ({ identity, eidBefore, eidAfter, dbBefore, dbAfter }) => {
-          const before = authorOf(dbBefore, eidBefore);
-          if (before !== undefined && before !== identity.sub) return 'only its author may change a task';
-          return authorOf(dbAfter, eidAfter) === identity.sub || 'a task must name its author';
-        },
-      },
-      'user/*': true,
-    },
+    write: { 'task/*': ownedBy('task/author'), 'user/*': true },
   },
   limits: { maxFrameBytes: HOSTILE_FRAME_LIMIT },
 });

@@ -100,7 +100,7 @@ describe('a server process killed and restarted under load', () => {
     expect(report.restarts).toBeGreaterThanOrEqual(Math.min(kills, 3));
     expect(report.generator.acknowledged).toBeGreaterThan(0);
     expect(report.generator.disconnects).toBeGreaterThan(0);
-  });
+  }, 600_000);
 });
 
 describe('a full disk', () => {

@@ -10,11 +10,10 @@ import { describe, expect, it } from 'vitest';
 import type { ReplicaId, Transaction } from '../../crdt/index.js';
 import { transactionId } from '../../crdt/index.js';
 import type { Client } from '../../src/client/client.js';
-import type { Db, Eid } from '../../src/datascript/index.js';
-import { pull } from '../../src/datascript/index.js';
 import type { ServerMessage } from '../../src/protocol/index.js';
 import { CloseCode } from '../../src/protocol/index.js';
 import type { Permissions } from '../../src/server/permissions.js';
+import { attributeOf, ownedBy } from '../support/owner-rule.js';
 import { client, startServer } from '../sync/harness.js';
 import type { RawConnection } from '../sync/raw.js';
 import { hello, rawConnect } from '../sync/raw.js';
@@ -23,27 +22,15 @@ interface User {
   readonly sub: string;
 }
 
-const authorOf = (db: Db, eid: Eid | undefined): unknown =>
-  eid === undefined ? undefined : pull(db, '["task/owner"]', eid)?.['task/owner'];
-
 /** Tasks name their owner; only the owner writes them, and `task/tags` (the secret here) is readable by the owner only. */
 const permissions: Permissions<User> = {
   read: {
     'task/title': true,
     'task/owner': true,
     'user/email': true,
-    'task/tags': { allow: ({ identity, db, eid }) => authorOf(db, eid) === identity.sub, dependsOn: ['task/owner'] },
+    'task/tags': { allow: ({ identity, db, eid }) => attributeOf(db, eid, 'task/owner') === identity.sub, dependsOn: ['task/owner'] },
   },
-  write: {
-    'task/*': {
-      allow: ({ identity, eidBefore, eidAfter, dbBefore, dbAfter }) => {
-        const before = authorOf(dbBefore, eidBefore);
-        if (before !== undefined && before !== identity.sub) return 'only its owner may change a task';
-        return authorOf(dbAfter, eidAfter) === identity.sub || 'a task must name its owner';
-      },
-    },
-    'user/*': true,
-  },
+  write: { 'task/*': ownedBy('task/owner'), 'user/*': true },
 };
 
 async function authServer(now?: () => number) {

@@ -15,5 +15,5 @@ describe('load against a real server process', () => {
     expect(report.generator.acknowledged).toBeGreaterThan(0);
     expect(report.generator.latencyMs.count).toBeGreaterThan(0);
     expect(Object.values(report.generator.fingerprints)).toEqual([500]);
-  });
+  }, 300_000);
 });
