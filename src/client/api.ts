@@ -32,7 +32,12 @@ export interface ClientOptions {
   /** A WebSocket implementation where there is no global one (in Node 20: `import { WebSocket } from 'ws'`). */
   readonly WebSocket?: SocketFactory;
   /** Reconnect backoff: the first delay and the cap (ms); the actual delay is random up to it. */
-  readonly reconnect?: { readonly initialMs?: number; readonly maxMs?: number };
+  readonly reconnect?: {
+    readonly initialMs?: number;
+    readonly maxMs?: number;
+    /** Ping a server silent this long, reconnect when silent twice as long (default 15 s; 0 turns it off). */
+    readonly heartbeatMs?: number;
+  };
   /** Timers and randomness for reconnecting (tests inject a simulated clock). */
   readonly scheduler?: Scheduler;
   /** The physical clock, in epoch milliseconds. */

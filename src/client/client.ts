@@ -112,6 +112,7 @@ export async function createClient(options: ClientOptions): Promise<DatsyncClien
       WebSocket: options.WebSocket,
       initialBackoffMs: options.reconnect?.initialMs,
       maxBackoffMs: options.reconnect?.maxMs,
+      heartbeatMs: options.reconnect?.heartbeatMs,
       scheduler: options.scheduler,
     });
   }

@@ -66,6 +66,14 @@ export interface SyncOptions {
   readonly initialBackoffMs?: number | undefined;
   readonly maxBackoffMs?: number | undefined;
   readonly scheduler?: Scheduler | undefined;
+  /**
+   * After this long without a word from the server the client pings it, and
+   * after twice as long it drops the connection and reconnects: a connection
+   * can die without either end being told (a sleeping laptop, a changed
+   * network), and would otherwise show `live` while nothing gets through.
+   * Default 15 s; 0 turns it off.
+   */
+  readonly heartbeatMs?: number | undefined;
 }
 
 /** What the connection needs of the client. */
@@ -137,6 +145,9 @@ export class SyncConnection {
   private readonly pongs = new Map<number, (head: number) => void>();
   private readonly pushed = new Set<TxId>();
   private endpointIndex = 0;
+  /** When the server was last heard from (client clock), and the pending heartbeat check. */
+  private heard = 0;
+  private heartbeat: unknown;
   private unwatchNetwork: (() => void) | undefined;
 
   constructor(host: SyncHost, options: SyncOptions) {
@@ -168,6 +179,8 @@ export class SyncConnection {
     if (this.retry !== undefined) this.scheduler.clearTimeout(this.retry);
     this.retry = undefined;
     this.cancelResend();
+    if (this.heartbeat !== undefined) this.scheduler.clearTimeout(this.heartbeat);
+    this.heartbeat = undefined;
     this.socket?.close(CloseCode.Normal, 'client closed');
     this.socket = undefined;
     this.setStatus('offline');
@@ -227,9 +240,12 @@ export class SyncConnection {
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
     socket.onopen = () => {
+      this.heard = this.host.now();
+      this.armHeartbeat(socket);
       void this.hello(socket).catch((error: unknown) => this.host.error(error));
     };
     socket.onmessage = (event) => {
+      this.heard = this.host.now();
       const bytes = toBytes(event.data);
       if (bytes === undefined) return;
       this.chain = this.chain.then(() => this.handle(socket, bytes)).catch((error: unknown) => this.failed(socket, error));
@@ -267,9 +283,30 @@ export class SyncConnection {
     if (socket === this.socket) socket.close(CloseCode.ProtocolError, 'client could not apply a message');
   }
 
+  private armHeartbeat(socket: SocketLike): void {
+    const every = this.options.heartbeatMs ?? 15_000;
+    if (every <= 0) return;
+    if (this.heartbeat !== undefined) this.scheduler.clearTimeout(this.heartbeat);
+    this.heartbeat = this.scheduler.setTimeout(() => {
+      this.heartbeat = undefined;
+      if (socket !== this.socket) return;
+      const silent = this.host.now() - this.heard;
+      if (silent >= 2 * every) {
+        // No answer to a ping either: the connection is dead, whatever the socket says.
+        this.closed(socket, CloseCode.GoingAway);
+        socket.close(CloseCode.Normal, 'no word from the server');
+        return;
+      }
+      if (silent >= every) this.send(socket, { type: 'ping', id: ++this.pingId });
+      this.armHeartbeat(socket);
+    }, every);
+  }
+
   private closed(socket: SocketLike, code: number): void {
     if (socket !== this.socket) return;
     this.socket = undefined;
+    if (this.heartbeat !== undefined) this.scheduler.clearTimeout(this.heartbeat);
+    this.heartbeat = undefined;
     this.welcomed = false;
     this.cancelResend();
     this.setStatus('offline');
