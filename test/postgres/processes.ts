@@ -22,7 +22,21 @@ export function startNodeProcess(postgresUrl: string): Promise<NodeProcess> {
   // One process (node with the tsx loader), so SIGKILL hits the server itself, not a wrapper.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli.ts', 'serve', '--postgres', postgresUrl, '--port', '0', '--data', data, '--schema', 'examples/tasks/schema.json', '--allow-all'],
+    [
+      '--import',
+      'tsx',
+      'src/cli.ts',
+      'serve',
+      '--postgres',
+      postgresUrl,
+      '--port',
+      '0',
+      '--data',
+      data,
+      '--schema',
+      'examples/tasks/schema.json',
+      '--allow-all',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
