@@ -50,8 +50,6 @@ export interface FaultControl {
   restart(): Promise<void>;
   /** Resolves after the generator's next progress line (about a second of load). */
   tick(): Promise<void>;
-  /** Whether the clients are still writing. */
-  readonly writing: boolean;
 }
 
 export interface LoadReport {
@@ -154,9 +152,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       restarts++;
     },
     tick: () => new Promise<void>((resolveTick) => ticks.push(resolveTick)),
-    get writing() {
-      return writing;
-    },
   };
   const problems: string[] = [];
   let result: GeneratorResult;

@@ -88,7 +88,7 @@ describe('a server process killed and restarted under load', () => {
       ratePerWriter: 5,
       disconnectsPerSecond: 10,
       faults: async (control) => {
-        for (let k = 0; k < kills && control.writing; k++) {
+        for (let k = 0; k < kills; k++) {
           await control.tick();
           await control.kill();
           await control.restart();
@@ -97,7 +97,7 @@ describe('a server process killed and restarted under load', () => {
     });
     console.log(summarize(report));
     expect(report.problems).toEqual([]);
-    expect(report.restarts).toBeGreaterThanOrEqual(Math.min(kills, 3));
+    expect(report.restarts).toBe(kills);
     expect(report.generator.acknowledged).toBeGreaterThan(0);
     expect(report.generator.disconnects).toBeGreaterThan(0);
   }, 600_000);
