@@ -204,7 +204,7 @@ describe('collaborative drafts', () => {
     draft.remove('task/tags', 'a');
     draft.add('task/tags', 'c');
     await ben.transact([{ ':db/id': ['datsync/id', id], 'task/tags': 'd' }], { confirmed: true });
-    await untilView(ann, () => (ann.pull('["task/tags"]', ['datsync/id', id])?.['task/tags'] as string[]).includes('d'));
+    await untilView(ann, () => ((ann.pull('["task/tags"]', ['datsync/id', id])?.['task/tags'] ?? []) as string[]).includes('d'));
     await expect(draft.commit()).rejects.toMatchObject({ code: 'draft-conflict', details: { fields: 'task/tags' } });
     await draft.commit({ overwrite: true });
     expect(ann.pull('["task/tags"]', ['datsync/id', id])).toEqual({ 'task/tags': ['b', 'c'] });
