@@ -27,6 +27,8 @@ const INLINE_SUPERSEDES = 63;
 export class StringTable {
   private readonly index = new Map<string, number>();
   readonly items: string[] = [];
+  /** About the bytes the items take written (their lengths, plus one each for the length). */
+  bytes = 0;
 
   add(value: string): number {
     let i = this.index.get(value);
@@ -34,6 +36,7 @@ export class StringTable {
       i = this.items.length;
       this.index.set(value, i);
       this.items.push(value);
+      this.bytes += value.length + 1;
     }
     return i;
   }
@@ -60,24 +63,50 @@ export function pick<T extends string>(decoder: Decoder, table: readonly string[
   return value as T;
 }
 
+/**
+ * Scratch space for `encodeTransactions`: the table indexes of each op of the
+ * batch being encoded, kept between calls (encoding is synchronous and never
+ * nested) so that batches up to `SCRATCH_OPS` ops allocate nothing for them.
+ */
+const SCRATCH_OPS = 4096;
+const entityIndexes = new Uint32Array(SCRATCH_OPS);
+const attributeIndexes = new Uint32Array(SCRATCH_OPS);
+
 export function encodeTransactions(txs: readonly Transaction[]): Uint8Array {
   const replicas = new StringTable();
   const entities = new StringTable();
   const attributes = new StringTable();
+  let opCount = 0;
+  for (const tx of txs) opCount += tx.ops.length;
+  // Each op's table indexes, found once: the tables are written before the ops that refer to them.
+  const small = opCount <= SCRATCH_OPS;
+  const entityAt = small ? entityIndexes : new Uint32Array(opCount);
+  const attributeAt = small ? attributeIndexes : new Uint32Array(opCount);
+  let at = 0;
+  // An entity's ops usually come together: its index is looked up once per run of them.
+  let lastEntity: string | undefined;
+  let lastEntityIndex = 0;
   for (const tx of txs) {
     replicas.add(tx.replica);
     for (const op of tx.ops) {
-      entities.add(op.entity);
-      attributes.add(op.attribute);
+      if (op.entity !== lastEntity) {
+        lastEntity = op.entity;
+        lastEntityIndex = entities.add(op.entity);
+      }
+      entityAt[at] = lastEntityIndex;
+      attributeAt[at] = attributes.add(op.attribute);
+      at++;
       for (const dot of op.supersedes) replicas.add(dot.replica);
     }
   }
-  const encoder = new Encoder(64 + txs.length * 256);
+  // Room for the tables, headers and small values at once: most batches then never grow the buffer.
+  const encoder = new Encoder(64 + replicas.bytes + entities.bytes + attributes.bytes + txs.length * 24 + opCount * 16);
   encoder.uint8(FORMAT);
   replicas.write(encoder);
   entities.write(encoder);
   attributes.write(encoder);
   encoder.varUint(txs.length);
+  at = 0;
   for (const tx of txs) {
     encoder.varUint(replicas.add(tx.replica));
     encoder.varUint(tx.counter);
@@ -87,8 +116,9 @@ export function encodeTransactions(txs: readonly Transaction[]): Uint8Array {
     for (const op of tx.ops) {
       encoder.varUint(op.offset - previous - 1);
       previous = op.offset;
-      encoder.varUint(entities.add(op.entity));
-      encoder.varUint(attributes.add(op.attribute));
+      encoder.varUint(entityAt[at] as number);
+      encoder.varUint(attributeAt[at] as number);
+      at++;
       const n = op.supersedes.length;
       let flags = (op.kind === OpKind.Retract ? FLAG_RETRACT : 0) | (op.value !== undefined ? FLAG_VALUE : 0);
       flags |= Math.min(n, INLINE_SUPERSEDES) << 2;

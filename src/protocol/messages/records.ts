@@ -26,6 +26,36 @@ export interface Records {
   readonly entries: readonly RecordEntry[];
 }
 
+/** Most batches sent live carry no transaction for their client (nothing of the group concerned it). */
+const NO_TRANSACTIONS = encodeTransactions([]);
+
+/**
+ * The transactions of the last few batches, encoded. A durable group goes
+ * to every session, so consecutive batches usually carry the same
+ * transactions (the same objects, from the log): they are encoded once, not
+ * once per connected client. The bytes are only ever copied into a frame,
+ * so sharing them is safe; small batches only, so little is kept.
+ */
+const shared: Array<{ readonly txs: readonly Transaction[]; readonly bytes: Uint8Array }> = [];
+const SHARED_BATCHES = 4;
+const SHARED_MAX_BYTES = 256 * 1024;
+
+function sameTransactions(a: readonly Transaction[], b: readonly Transaction[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function encodeShared(txs: readonly Transaction[]): Uint8Array {
+  for (const entry of shared) if (sameTransactions(entry.txs, txs)) return entry.bytes;
+  const bytes = encodeTransactions(txs);
+  if (bytes.length <= SHARED_MAX_BYTES) {
+    shared.unshift({ txs, bytes });
+    if (shared.length > SHARED_BATCHES) shared.pop();
+  }
+  return bytes;
+}
+
 export function writeRecords(encoder: Encoder, message: Records): void {
   encoder.varUint(message.batch);
   encoder.varUint(message.head);
@@ -47,7 +77,7 @@ export function writeRecords(encoder: Encoder, message: Records): void {
       full.push(entry.tx);
     }
   }
-  encoder.bytes(encodeTransactions(full));
+  encoder.bytes(full.length === 0 ? NO_TRANSACTIONS : encodeShared(full));
 }
 
 /** Reads a records message; `self` is the receiving replica (own entries are its transactions). */
