@@ -87,7 +87,7 @@ export class Replica {
     }
     this.author = new LocalAuthor(init.replicaId, init.issuedUpTo, new HybridClock(init.hlc, init.maxDriftMs));
     this.projection = new Projection(init.schema);
-    this.projection.rebuild(this.tentative.datoms());
+    this.projection.rebuild(this.tentative);
     this.subscriptions = new Subscriptions(init.onError);
   }
 
@@ -114,7 +114,7 @@ export class Replica {
   /** Rebuilds the projection in one pass and re-runs every subscription. */
   private rebuild(): ProjectionReport {
     const dbBefore = this.projection.db;
-    const dbAfter = this.projection.rebuild(this.tentative.datoms());
+    const dbAfter = this.projection.rebuild(this.tentative);
     this.subscriptions.notify({ db: dbAfter, attributes: 'all', entities: 'all' });
     return { dbBefore, dbAfter, datoms: [], attributes: new Set(), entities: new Set() };
   }

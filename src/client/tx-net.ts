@@ -65,23 +65,40 @@ function fail(code: (typeof ErrorCode)[keyof typeof ErrorCode], index: number, m
   throw new DatsyncError(code, `transaction item ${index}: ${message}`, { index });
 }
 
-function registerKey(entity: Ref, attribute: Attr): string {
-  return `${entity instanceof TempRef ? `t:${entity.name}` : `e:${entity}`}\u0000${attribute}`;
+/** The registers a transaction touches, by entity and attribute, and in order of first use. */
+class Registers {
+  private readonly byEntity = new Map<Ref, Map<Attr, Register>>();
+  readonly order: Register[] = [];
+
+  get(entity: Ref, attribute: Attr): Register | undefined {
+    return this.byEntity.get(entity)?.get(attribute);
+  }
+
+  has(entity: Ref, attribute: Attr): boolean {
+    return this.byEntity.get(entity)?.has(attribute) === true;
+  }
+
+  add(reg: Register): void {
+    let byAttribute = this.byEntity.get(reg.entity);
+    if (byAttribute === undefined) {
+      byAttribute = new Map();
+      this.byEntity.set(reg.entity, byAttribute);
+    }
+    byAttribute.set(reg.def.name, reg);
+    this.order.push(reg);
+  }
 }
 
 export function netIntents(ops: readonly FormOp[], ctx: NetContext): NetResult {
   const { upserts, aliases } = resolveUpserts(ops, ctx);
   const temps = new Map<string, TempRef>();
-  const registers = new Map<string, Register>();
-  const order: string[] = [];
+  const registers = new Registers();
   const registerOf = (entity: Ref, def: AttributeDef): Register => {
-    const key = registerKey(entity, def.name);
-    let reg = registers.get(key);
+    let reg = registers.get(entity, def.name);
     if (reg === undefined) {
       const seen = entity instanceof TempRef ? { values: [], live: 0 } : ctx.values(entity, def.name);
       reg = { entity, def, original: seen.values, siblings: seen.live > 1, current: [...seen.values] };
-      registers.set(key, reg);
-      order.push(key);
+      registers.add(reg);
     }
     return reg;
   };
@@ -102,12 +119,12 @@ export function netIntents(ops: readonly FormOp[], ctx: NetContext): NetResult {
    * when no entity holds the value now but one did before the transaction.
    */
   const resolveLookup = (def: AttributeDef, value: Value, index: number): Ref | undefined => {
-    for (const reg of registers.values()) {
+    for (const reg of registers.order) {
       if (reg.def === def && reg.current.some((item) => same(item, value))) return reg.entity;
     }
     const holder = holderOf(ctx, def, value);
     if (holder !== undefined) {
-      if (!registers.has(registerKey(holder, def.name))) return holder;
+      if (!registers.has(holder, def.name)) return holder;
       return undefined;
     }
     return fail(ErrorCode.UnknownEntity, index, `no entity has ${def.name} equal to the given value`);
@@ -126,13 +143,13 @@ export function netIntents(ops: readonly FormOp[], ctx: NetContext): NetResult {
   // Uniqueness holds after every operation, as DataScript checks it (so swapping two values in one transaction fails there too).
   const checkUniqueNow = (entity: Ref, def: AttributeDef, item: Item, index: number): void => {
     if (item instanceof TempRef) return;
-    for (const reg of registers.values()) {
+    for (const reg of registers.order) {
       if (reg.def === def && reg.entity !== entity && reg.current.some((x) => same(x, item))) {
         fail(ErrorCode.UniqueConflict, index, `another entity already holds this value of unique attribute ${def.name}`);
       }
     }
     const holder = holderOf(ctx, def, item);
-    if (holder === undefined || holder === entity || registers.has(registerKey(holder, def.name))) return;
+    if (holder === undefined || holder === entity || registers.has(holder, def.name)) return;
     fail(ErrorCode.UniqueConflict, index, `another entity already holds this value of unique attribute ${def.name}`);
   };
   const isEntity = (item: Item): item is EntityId | TempRef => item instanceof TempRef || typeof item === 'string';
@@ -155,7 +172,7 @@ export function netIntents(ops: readonly FormOp[], ctx: NetContext): NetResult {
       for (const attribute of ctx.attributesOf(entity)) attributes.add(attribute);
     }
     // References anywhere, including those written earlier in this transaction, go with it.
-    for (const reg of registers.values()) {
+    for (const reg of registers.order) {
       if (reg.def.valueType === 'ref') reg.current = reg.current.filter((item) => item !== entity);
       if (reg.entity === entity) attributes.add(reg.def.name);
     }
@@ -193,7 +210,7 @@ export function netIntents(ops: readonly FormOp[], ctx: NetContext): NetResult {
       reg.current = reg.current.filter((x) => !same(x, item));
     }
   }
-  return finish(ops, registers, order, upserts, aliases, ctx);
+  return finish(ops, registers.order, upserts, aliases, ctx);
 }
 
 /**
@@ -240,24 +257,22 @@ function holderOf(ctx: NetContext, def: AttributeDef, value: Value): EntityId | 
 
 function finish(
   ops: readonly FormOp[],
-  registers: ReadonlyMap<string, Register>,
-  order: readonly string[],
+  order: readonly Register[],
   upserts: ReadonlyMap<string, EntityId>,
   aliases: ReadonlyMap<string, string>,
   ctx: NetContext,
 ): NetResult {
   // New entities that end with at least one value, minted in order of first appearance.
   const created = new Set<string>();
-  for (const key of order) {
-    const reg = registers.get(key) as Register;
+  for (const reg of order) {
     if (reg.entity instanceof TempRef && reg.current.length > 0) created.add(reg.entity.name);
   }
-  const firstSeen: string[] = [];
+  const firstSeen = new Set<string>();
   for (const op of ops) {
     const temp = op.target.temp === undefined ? undefined : (aliases.get(op.target.temp) ?? op.target.temp);
-    if (temp !== undefined && created.has(temp) && !firstSeen.includes(temp)) firstSeen.push(temp);
+    if (temp !== undefined && created.has(temp)) firstSeen.add(temp);
   }
-  const minted = new Map<string, EntityId>(firstSeen.map((temp, k) => [temp, ctx.mint(k)]));
+  const minted = new Map<string, EntityId>([...firstSeen].map((temp, k) => [temp, ctx.mint(k)]));
   const resolve = (item: Item): Value => {
     if (!(item instanceof TempRef)) return item;
     const id = minted.get(item.name);
@@ -272,8 +287,7 @@ function finish(
     return id;
   };
   const intents: WriteIntent[] = [];
-  for (const key of order) {
-    const reg = registers.get(key) as Register;
+  for (const reg of order) {
     if (reg.entity instanceof TempRef && !created.has(reg.entity.name)) continue;
     const entity = resolve(reg.entity) as EntityId;
     const current = reg.current.map(resolve);

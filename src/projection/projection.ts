@@ -13,10 +13,12 @@
  * @module
  */
 import type { Attr, DatomChange, EntityId, JsonValue, Value } from '../../crdt/index.js';
+import { Cardinality } from '../../crdt/index.js';
 import type { Db, Eid, TxOp } from '../datascript/index.js';
-import { dbWith, emptyDb, initDb, TX0 } from '../datascript/index.js';
+import { dbWith, emptyDb } from '../datascript/index.js';
 import type { AttributeDef, Schema } from '../schema.js';
 import { ENTITY_ID_ATTR } from '../schema.js';
+import { bulkDb, DatomBuffer } from './bulk.js';
 import { internJson } from './json.js';
 import type { UniqueConflict } from './unique.js';
 import { UniqueArbiter } from './unique.js';
@@ -39,20 +41,11 @@ export interface ProjectionReport {
   readonly entities: ReadonlySet<Eid>;
 }
 
-/**
- * A database built in one pass with `init_db`, except JSON values: DataScript
- * indexes objects built that way in an order its later lookups do not find
- * (a retraction would miss them), so those few datoms are transacted after.
- */
-export function bulkDb(rows: ReadonlyArray<readonly [Eid, string, unknown, number]>, schema: Schema): Db {
-  const plain: Array<readonly [Eid, string, unknown, number]> = [];
-  const objects: TxOp[] = [];
-  for (const row of rows) {
-    if (typeof row[2] === 'object' && row[2] !== null && !(row[2] instanceof Date)) objects.push([':db/add', row[0], row[1], row[2]]);
-    else plain.push(row);
-  }
-  const db = initDb(plain, schema.datascript);
-  return objects.length === 0 ? db : dbWith(db, objects);
+export { bulkDb } from './bulk.js';
+
+/** Visible datoms handed over one by one (a `TentativeState`), rather than iterated. */
+export interface VisibleDatoms {
+  forEachDatom(visit: (entity: EntityId, attribute: Attr, value: Value) => void): void;
 }
 
 export class Projection {
@@ -117,7 +110,17 @@ export class Projection {
   /** Applies visible changes to the database; returns what changed. */
   apply(changes: readonly DatomChange[]): ProjectionReport {
     const dbBefore = this.current;
-    const ops: TxOp[] = [];
+    const ops: Array<TxOp | null> = [];
+    let dropped = 0;
+    /**
+     * Where the retraction of a cardinality-one datom sits in `ops`, by eid
+     * and attribute: when the same attribute of the same entity is then
+     * added (a value replaced), the retraction is left out, since DataScript's
+     * own add of a cardinality-one value retracts the one it replaces (and
+     * that is much faster than an explicit retraction followed by an add).
+     * Not for unique attributes, whose retraction must come where it is.
+     */
+    let retracted: Map<Eid, Map<Attr, number>> | undefined;
     const datoms: ProjectedDatom[] = [];
     const attributes = new Set<Attr>();
     const entities = new Set<Eid>();
@@ -125,7 +128,18 @@ export class Projection {
       const e = this.eid(entity);
       const v = this.toDataScript(def, value);
       const count = this.shown.get(entity) ?? 0;
+      // Unique values stay explicit: an operation in between may claim the value this retraction frees.
+      const one = def.cardinality === Cardinality.One && def.unique === null;
       if (added) {
+        if (one && retracted !== undefined) {
+          const byAttribute = retracted.get(e);
+          const at = byAttribute?.get(def.name);
+          if (at !== undefined) {
+            ops[at] = null;
+            dropped++;
+            byAttribute?.delete(def.name);
+          }
+        }
         ops.push([':db/add', e, def.name, v]);
         if (count === 0) {
           ops.push([':db/add', e, ENTITY_ID_ATTR, entity]);
@@ -133,6 +147,15 @@ export class Projection {
         }
         this.shown.set(entity, count + 1);
       } else {
+        if (one) {
+          retracted ??= new Map();
+          let byAttribute = retracted.get(e);
+          if (byAttribute === undefined) {
+            byAttribute = new Map();
+            retracted.set(e, byAttribute);
+          }
+          byAttribute.set(def.name, ops.length);
+        }
         ops.push([':db/retract', e, def.name, v]);
         if (count <= 1) {
           ops.push([':db/retract', e, ENTITY_ID_ATTR, entity]);
@@ -156,36 +179,51 @@ export class Projection {
       if (shift.retract !== undefined) emit(shift.retract, def, change.value, false);
       if (shift.add !== undefined) emit(shift.add, def, change.value, true);
     }
-    if (ops.length > 0) this.current = dbWith(this.current, ops);
+    if (ops.length > 0) {
+      this.current = dbWith(this.current, dropped === 0 ? (ops as TxOp[]) : ops.filter((op): op is TxOp => op !== null));
+    }
     return { dbBefore, dbAfter: this.current, datoms, attributes, entities };
   }
 
   /** Rebuilds the whole database from visible datoms in one pass. */
-  rebuild(visible: Iterable<readonly [EntityId, Attr, Value]>): Db {
+  rebuild(visible: Iterable<readonly [EntityId, Attr, Value]> | VisibleDatoms): Db {
     this.shown.clear();
     this.unique.clear();
-    const rows: Array<readonly [Eid, string, unknown, number]> = [];
+    const datoms = new DatomBuffer();
     const pendingUnique: Array<readonly [EntityId, AttributeDef, Value]> = [];
-    const count = (entity: EntityId): void => {
-      this.shown.set(entity, (this.shown.get(entity) ?? 0) + 1);
+    // Datoms come entity by entity (but for tentative registers): count each run of one entity at once.
+    let entity: EntityId | undefined;
+    let eid = 0;
+    let count = 0;
+    const flush = (): void => {
+      if (entity !== undefined && count > 0) this.shown.set(entity, (this.shown.get(entity) ?? 0) + count);
     };
-    for (const [entity, attribute, value] of visible) {
+    const visit = (next: EntityId, attribute: Attr, value: Value): void => {
       const def = this.def(attribute);
       if (def.unique !== null) {
-        pendingUnique.push([entity, def, value]);
-        continue;
+        pendingUnique.push([next, def, value]);
+        return;
       }
-      rows.push([this.eid(entity), attribute, this.toDataScript(def, value), TX0]);
-      count(entity);
+      if (next !== entity) {
+        flush();
+        entity = next;
+        eid = this.eid(next);
+        count = 0;
+      }
+      datoms.add(eid, attribute, this.toDataScript(def, value));
+      count++;
+    };
+    if ('forEachDatom' in visible) visible.forEachDatom(visit);
+    else for (const [next, attribute, value] of visible) visit(next, attribute, value);
+    flush();
+    for (const [holder, def, value] of pendingUnique) this.unique.claim(def.name, holder, value);
+    for (const [holder, def, value] of pendingUnique) {
+      if (this.unique.holder(def.name, value) !== holder) continue;
+      datoms.add(this.eid(holder), def.name, this.toDataScript(def, value));
+      this.shown.set(holder, (this.shown.get(holder) ?? 0) + 1);
     }
-    for (const [entity, def, value] of pendingUnique) this.unique.claim(def.name, entity, value);
-    for (const [entity, def, value] of pendingUnique) {
-      if (this.unique.holder(def.name, value) !== entity) continue;
-      rows.push([this.eid(entity), def.name, this.toDataScript(def, value), TX0]);
-      count(entity);
-    }
-    for (const entity of this.shown.keys()) rows.push([this.eid(entity), ENTITY_ID_ATTR, entity, TX0]);
-    this.current = bulkDb(rows, this.schema);
+    for (const shown of this.shown.keys()) datoms.add(this.eid(shown), ENTITY_ID_ATTR, shown);
+    this.current = bulkDb(datoms, this.schema);
     return this.current;
   }
 
