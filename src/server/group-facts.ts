@@ -31,6 +31,7 @@ export class GroupFacts {
   /** Current datoms of touched entities, by attribute. */
   private readonly current = new Map<EntityId, Map<string, unknown[]>>();
   private readonly targetsOf = new Map<string, Set<EntityId>>();
+  private readonly touching = new Map<ReadonlySet<string>, boolean>();
 
   private constructor(group: readonly Appended[], source: FactsSource) {
     this.group = group;
@@ -74,6 +75,17 @@ export class GroupFacts {
       this.current.set(entity, byAttribute);
     }
     return byAttribute;
+  }
+
+  /** Whether the group touched any of `attributes` (answered once per set object). */
+  touchesAny(attributes: ReadonlySet<string>): boolean {
+    let answer = this.touching.get(attributes);
+    if (answer === undefined) {
+      answer = false;
+      for (const attribute of this.attributes) if (attributes.has(attribute)) answer = true;
+      this.touching.set(attributes, answer);
+    }
+    return answer;
   }
 
   /** Whether touched `entity` now has a datom of `attribute` (holding `value`, when given). */

@@ -57,6 +57,8 @@ export class ScopeTracker {
   private scopes: ScopeState[] | null = null;
   /** How many scopes select each entity. */
   private readonly selected = new Map<EntityId, number>();
+  /** Something entered or left in the pass under way. */
+  private changed = false;
 
   constructor(host: TrackerHost, scopes: readonly CompiledScope[] | null) {
     this.host = host;
@@ -79,7 +81,7 @@ export class ScopeTracker {
       if (rule.dependsOn === null) relevant = null;
       else for (const dep of rule.dependsOn) relevant?.add(dep);
     }
-    return { compiled, result: new Set(), relevant, localRules, evaluatedAt: 0, stale: false };
+    return { compiled, result: new Set(), relevant: relevant === null ? null : shared(relevant), localRules, evaluatedAt: 0, stale: false };
   }
 
   /** No scopes: every entity counts as selected. */
@@ -98,8 +100,10 @@ export class ScopeTracker {
 
   /** Starts a pass: nothing entered or left yet. */
   begin(): void {
-    if (this.entered.size > 0) this.entered.clear();
-    if (this.left.size > 0) this.left.clear();
+    if (!this.changed) return;
+    this.changed = false;
+    this.entered.clear();
+    this.left.clear();
   }
 
   private enter(state: ScopeState, entity: EntityId): void {
@@ -107,6 +111,7 @@ export class ScopeTracker {
     const count = this.selected.get(entity) ?? 0;
     this.selected.set(entity, count + 1);
     if (count > 0) return;
+    this.changed = true;
     if (this.left.has(entity)) this.left.delete(entity);
     else this.entered.add(entity);
   }
@@ -119,6 +124,7 @@ export class ScopeTracker {
       return;
     }
     this.selected.delete(entity);
+    this.changed = true;
     if (this.entered.has(entity)) this.entered.delete(entity);
     else this.left.add(entity);
   }
@@ -167,7 +173,7 @@ export class ScopeTracker {
   private update(state: ScopeState, facts: GroupFacts, now: number): void {
     const scope = state.compiled;
     const rootTouched = scope.root !== null && facts.entities.has(scope.root);
-    if (!state.stale && !rootTouched && !mayChange(state.relevant, facts.attributes)) return;
+    if (!state.stale && !rootTouched && state.relevant !== null && !facts.touchesAny(state.relevant)) return;
     let entities: EntityId[] | undefined;
     if (!state.stale && state.localRules && state.relevant !== null) {
       const relevant = state.relevant;
@@ -209,9 +215,21 @@ export class ScopeTracker {
   }
 }
 
-/** Whether a scope reading `relevant` (null: anything) may give another result after a group touching `touched`. */
-function mayChange(relevant: ReadonlySet<string> | null, touched: ReadonlySet<string>): boolean {
-  return relevant === null || intersects(touched, relevant);
+/**
+ * One set object for every scope relevant to the same attributes: thousands
+ * of clients with the same kind of scope then share it, and the question of
+ * whether a group touched it is answered once per group (`touchesAny`).
+ */
+const sharedSets = new Map<string, ReadonlySet<string>>();
+/** Clients declare scopes, so the kinds are theirs to multiply: past this many, a set is just not shared. */
+const MAX_SHARED_SETS = 1024;
+
+function shared(attributes: ReadonlySet<string>): ReadonlySet<string> {
+  const key = [...attributes].sort().join('\u0000');
+  const set = sharedSets.get(key);
+  if (set !== undefined) return set;
+  if (sharedSets.size < MAX_SHARED_SETS) sharedSets.set(key, attributes);
+  return attributes;
 }
 
 export function intersects(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

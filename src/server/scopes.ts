@@ -152,8 +152,10 @@ export function compileScope(def: ScopeDef, schema: Schema): CompiledScope {
       const take = (value: unknown): void => {
         if (typeof value === 'number') eids.push(value);
       };
-      if (Array.isArray(rows)) for (const row of rows) take(Array.isArray(row) ? row[0] : row);
-      else take(rows);
+      // The first find variable of each match: a relation's rows, a collection's items, a tuple's or a scalar's one.
+      if (analysis.shape === 'relation') for (const row of rows as unknown[][]) take(row[0]);
+      else if (analysis.shape === 'collection') for (const item of rows as unknown[]) take(item);
+      else take(analysis.shape === 'tuple' ? (rows as unknown[] | null)?.[0] : rows);
       // Follow references, breadth first, each entity once.
       const seen = new Set<Eid>(eids);
       for (let i = 0; i < eids.length && follow.length > 0; i++) {

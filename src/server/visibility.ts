@@ -74,6 +74,8 @@ export interface GroupOut {
   readonly through: number;
 }
 
+const NONE: readonly Attr[] = [];
+
 function pairKey(entity: EntityId, attribute: Attr): string {
   return `${entity}\u0000${attribute}`;
 }
@@ -93,6 +95,8 @@ export class Visibility {
   /** Read decisions within one group (rules see one database per group). */
   private memo = new Map<string, boolean>();
   private currentView: ScopeView | undefined;
+  /** The memo or the view holds something of the pass under way. */
+  private dirty = false;
   /** The client's own queued transactions, whose hidden ops are worked out as they leave. */
   private readonly ownTransactions = new Map<TxId, Transaction>();
 
@@ -109,7 +113,8 @@ export class Visibility {
     this.identityKey = identityKey;
     this.self = self;
     this.now = now;
-    this.nonLocal = source.attributes.filter((attribute) => !source.readRule(attribute).local);
+    const nonLocal = source.attributes.filter((attribute) => !source.readRule(attribute).local);
+    this.nonLocal = nonLocal.length === 0 ? NONE : nonLocal;
     this.scopes = new ScopeTracker(
       { projection: source.projection, readRule: (attribute) => source.readRule(attribute), view: () => this.view() },
       scopes,
@@ -125,6 +130,7 @@ export class Visibility {
     const id = eid ?? this.source.projection.existingEid(entity);
     const value = id !== undefined && rule.check(this.identity, this.identityKey, id, entity, attribute, this.source.db);
     this.memo.set(key, value);
+    this.dirty = true;
     return value;
   }
 
@@ -183,6 +189,7 @@ export class Visibility {
   /** Scopes run on the database as this client's identity may read it. */
   private view(): ScopeView {
     if (this.currentView === undefined) {
+      this.dirty = true;
       const projection = this.source.projection;
       const readable = (eid: Eid, attribute: string): boolean => {
         const entity = projection.entityId(eid);
@@ -200,8 +207,12 @@ export class Visibility {
 
   /** Starts a pass over one database value: read decisions and the readable view are per database. */
   private begin(): void {
-    if (this.memo.size > 0) this.memo.clear();
-    this.currentView = undefined;
+    // Most passes decide nothing: touching as little as possible then is what keeps a fan-out to thousands cheap.
+    if (this.dirty) {
+      this.dirty = false;
+      this.memo.clear();
+      this.currentView = undefined;
+    }
     this.scopes.begin();
   }
 
@@ -296,7 +307,7 @@ export class Visibility {
   /** Whether a group touched anything this client holds or has in scope, or what a read rule reading other entities reads. */
   private concerned(facts: GroupFacts): boolean {
     for (const entity of facts.entities.keys()) if (this.held.has(entity) || this.covered(entity)) return true;
-    return this.nonLocal.some((attribute) => this.rereads(attribute, facts.attributes));
+    return this.nonLocal !== NONE && this.nonLocal.some((attribute) => this.rereads(attribute, facts.attributes));
   }
 
   /** Whether a group touching `touched` may change what the read rule of `attribute` decides. */
