@@ -38,7 +38,7 @@ import type {
 import { migrations, statements } from './postgres-sql.js';
 import { failure, Lookups, notices, parseInt8, uncertain } from './postgres-support.js';
 import type { DraftRow, LogRow } from './shared.js';
-import { decodeOne, draftFields, recordsToAppend, toRecord } from './shared.js';
+import { decodeOne, draftColumns, draftFields, recordsToAppend, storedDraft, toRecord } from './shared.js';
 
 export interface PostgresOptions {
   /** A connection string, such as `postgres://datsync:secret@db.internal:5432/app`. */
@@ -428,19 +428,12 @@ export class PostgresStorage implements Storage {
   }
 
   async putDraft(draft: StoredDraft): Promise<void> {
-    await this.query('store a draft', this.sql.putDraft, [
-      draft.key,
-      draft.generation,
-      draft.state,
-      draft.owner ?? null,
-      draft.closed === undefined ? null : JSON.stringify(draft.closed),
-      draft.updatedAt,
-    ]);
+    await this.query('store a draft', this.sql.putDraft, draftColumns(draft));
   }
 
   async draft(key: string): Promise<StoredDraft | undefined> {
     const row = (await this.query<DraftRow>('read a draft', this.sql.draft, [key]))[0];
-    return row === undefined ? undefined : { ...draftFields(row), state: new Uint8Array(row.state ?? new Uint8Array()) };
+    return row === undefined ? undefined : storedDraft(row);
   }
 
   async deleteDraft(key: string): Promise<void> {

@@ -89,3 +89,19 @@ export function draftFields(row: DraftRow): Omit<StoredDraft, 'state'> {
     ...(row.closed === null ? {} : { closed: JSON.parse(row.closed) as DraftClosed }),
   };
 }
+
+/** A draft's columns, in the order the SQL adapters store them: key, generation, state, owner, closed, updated at. */
+export function draftColumns(draft: StoredDraft): [string, number, Uint8Array, string | null, string | null, number] {
+  return [
+    draft.key,
+    draft.generation,
+    draft.state,
+    draft.owner ?? null,
+    draft.closed === undefined ? null : JSON.stringify(draft.closed),
+    draft.updatedAt,
+  ];
+}
+
+export function storedDraft(row: DraftRow): StoredDraft {
+  return { ...draftFields(row), state: new Uint8Array(row.state ?? new Uint8Array()) };
+}

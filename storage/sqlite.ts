@@ -17,7 +17,7 @@ import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.
 import { DatsyncError, ErrorCode, encodeTransactions, lastCounter, parseTxId, transactionId } from '../crdt/index.js';
 import type { CommitBatch, DraftSummary, LogRecord, Meta, Rejection, Snapshot, Storage, StoredDraft } from './contract.js';
 import type { DraftRow, LogRow } from './shared.js';
-import { decodeOne, draftFields, recordsToAppend } from './shared.js';
+import { decodeOne, draftColumns, draftFields, recordsToAppend, storedDraft } from './shared.js';
 
 /** Upgrade steps, one per layout version; step i brings the layout from version i to i + 1. */
 const migrations: readonly string[] = [
@@ -276,22 +276,13 @@ export class SqliteStorage implements Storage {
 
   async putDraft(draft: StoredDraft): Promise<void> {
     this.open();
-    wrap(this.name, 'store a draft', () =>
-      this.statements.putDraft.run(
-        draft.key,
-        draft.generation,
-        draft.state,
-        draft.owner ?? null,
-        draft.closed === undefined ? null : JSON.stringify(draft.closed),
-        draft.updatedAt,
-      ),
-    );
+    wrap(this.name, 'store a draft', () => this.statements.putDraft.run(...draftColumns(draft)));
   }
 
   async draft(key: string): Promise<StoredDraft | undefined> {
     this.open();
     const row = wrap(this.name, 'read a draft', () => this.statements.draft.get(key) as DraftRow | undefined);
-    return row === undefined ? undefined : { ...draftFields(row), state: new Uint8Array(row.state ?? new Uint8Array()) };
+    return row === undefined ? undefined : storedDraft(row);
   }
 
   async deleteDraft(key: string): Promise<void> {
