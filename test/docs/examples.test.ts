@@ -1,10 +1,11 @@
 /**
  * The runnable examples of the guides (docs/client.md: examples/client/*.ts,
- * docs/drafts.md: examples/drafts/*.ts): each one asserts its own results,
- * so a guide that no longer matches the code fails here. Every script
- * exports `main()` and runs it only when executed directly; here each is
- * imported and run in-process. The excerpts a guide quotes are checked to be
- * still in their scripts, line for line, and every script is quoted.
+ * docs/drafts.md: examples/drafts/*.ts, docs/scopes.md: examples/scopes/*.ts):
+ * each one asserts its own results, so a guide that no longer matches the
+ * code fails here. Every script exports `main()` and runs it only when
+ * executed directly; here each is imported and run in-process. The excerpts
+ * a guide quotes are checked to be still in their scripts, line for line,
+ * and every script is quoted.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,6 +17,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const guides = [
   { guide: 'docs/client.md', directory: 'examples/client', atLeast: 8 },
   { guide: 'docs/drafts.md', directory: 'examples/drafts', atLeast: 1 },
+  { guide: 'docs/scopes.md', directory: 'examples/scopes', atLeast: 3 },
 ] as const;
 
 afterEach(() => {
