@@ -20,7 +20,7 @@ export interface BenchSuite {
 }
 
 /** How a number is shown. */
-export type Format = 'opsPerSecond' | 'ms' | 'bytes' | 'count' | 'ratio';
+export type Format = 'opsPerSecond' | 'ms' | 'bytes' | 'bytesFine' | 'megabytes' | 'count' | 'ratio';
 
 export interface Column {
   readonly key: string;
@@ -195,6 +195,58 @@ export function sideBySide<K extends string>(trials: Readonly<Record<K, Trial>>,
     }
   }
   return samples;
+}
+
+/** An asynchronous trial: sets up (not timed) and returns the run, which times what it measures. */
+export type AsyncTrial = () => Promise<() => Promise<Sample>>;
+
+/**
+ * `sideBySide` for subjects that await (storage, a browser): the same
+ * rounds, rotation, warm-up and collection between setup and run.
+ */
+export async function sideBySideAsync<K extends string>(trials: Readonly<Record<K, AsyncTrial>>, counts: RunCounts): Promise<Samples<K>> {
+  const names = Object.keys(trials) as K[];
+  const samples = {} as Samples<K>;
+  for (const name of names) samples[name] = [];
+  for (let round = 0; round < counts.warmup + counts.runs; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(round + k) % names.length] as K;
+      const run = await trials[name]();
+      collectGarbage();
+      const sample = await run();
+      if (round >= counts.warmup) samples[name].push(sample);
+    }
+  }
+  return samples;
+}
+
+/** `lapsOf` for steps that await: each step's time, from its call until it settles. */
+export async function lapsOfAsync(steps: number, step: (index: number) => Promise<unknown>): Promise<Sample> {
+  const laps = new Array<number>(steps);
+  let total = 0;
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    await step(i);
+    const lap = performance.now() - start;
+    laps[i] = lap;
+    total += lap;
+  }
+  return { ms: total, laps };
+}
+
+/** Milliseconds `fn` takes to settle. */
+export async function timeOfAsync(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+/** `retainedBy` for structures built asynchronously (a client opened from storage). */
+export async function retainedByAsync<T>(build: () => Promise<T>): Promise<{ readonly bytes: number; readonly value: T }> {
+  const before = settledHeap();
+  const value = await build();
+  const after = settledHeap();
+  return { bytes: after - before, value };
 }
 
 /** The `p`-th percentile (0 to 100) by nearest rank. */

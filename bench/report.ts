@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import type { BenchResult, BenchSuite, Finding, Format, Target } from './harness.js';
 
 /** The machine and runtime a run happened on: figures mean little without it. */
@@ -15,6 +15,8 @@ export interface Environment {
   readonly cpu: string;
   readonly cores: number;
   readonly memoryGiB: number;
+  /** The 1-minute load average when the suite started: other work on a shared machine slows every figure. */
+  readonly load?: number;
 }
 
 export function currentEnvironment(now: Date = new Date()): Environment {
@@ -26,6 +28,7 @@ export function currentEnvironment(now: Date = new Date()): Environment {
     cpu: all[0]?.model.trim() ?? 'unknown CPU',
     cores: all.length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
+    load: Math.round((loadavg()[0] ?? 0) * 10) / 10,
   };
 }
 
@@ -47,6 +50,10 @@ export function formatValue(value: number, format: Format): string {
       return `${significant(value, 3)} ms`;
     case 'bytes':
       return `${Math.round(value).toLocaleString('en-US')} B`;
+    case 'bytesFine':
+      return `${significant(value, 3)} B`;
+    case 'megabytes':
+      return `${significant(value / 1e6, 3)} MB`;
     case 'count':
       return Math.round(value).toLocaleString('en-US');
     case 'ratio':
@@ -125,7 +132,8 @@ function renderTargets(results: readonly BenchResult[]): string {
 }
 
 export function renderSuite(suite: BenchSuite, results: readonly BenchResult[], env: Environment): string {
-  const machine = `Measured ${env.date} with Node ${env.node} (${env.platform}) on ${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB.`;
+  const load = env.load === undefined ? '' : `, load average ${env.load}`;
+  const machine = `Measured ${env.date} with Node ${env.node} (${env.platform}) on ${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB${load}.`;
   const targets = renderTargets(results);
   return [
     `## ${suite.title}`,

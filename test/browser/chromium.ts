@@ -52,13 +52,24 @@ export const CHROMIUM_FLAGS = [
   '--no-first-run',
 ];
 
-/** Starts Chromium on `userDataDir` (a fresh one by default) and connects to it. */
-export async function startChromium(userDataDir = mkdtempSync(join(tmpdir(), 'datsync-chromium-'))): Promise<RunningChromium> {
+/**
+ * Starts Chromium on `userDataDir` (a fresh one by default) and connects to
+ * it; `extraFlags` are added to `CHROMIUM_FLAGS` (the benchmarks pass
+ * `--js-flags=--expose-gc`).
+ */
+export async function startChromium(
+  userDataDir = mkdtempSync(join(tmpdir(), 'datsync-chromium-')),
+  extraFlags: readonly string[] = [],
+): Promise<RunningChromium> {
   const executable = chromiumPath();
   if (executable === undefined) throw new Error('Chromium not found');
-  const child = spawn(executable, [...CHROMIUM_FLAGS, `--user-data-dir=${userDataDir}`, '--remote-debugging-port=0', 'about:blank'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    executable,
+    [...CHROMIUM_FLAGS, ...extraFlags, `--user-data-dir=${userDataDir}`, '--remote-debugging-port=0', 'about:blank'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const endpoint = await new Promise<string>((resolve, reject) => {
     let stderr = '';
     const onData = (chunk: Buffer): void => {
