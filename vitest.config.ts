@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'property-tests/**/*.prop.ts'],
     setupFiles: ['property-tests/setup.ts'],
+    // Starts a throwaway PostgreSQL server for the PostgreSQL tests when none is given.
+    globalSetup: ['test/support/global-postgres.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL server the tests run against, found through
- * DATSYNC_TEST_POSTGRES_URL (`eval "$(scripts/postgres.sh start)"` starts a
- * throwaway one; `.ci/run` does so in CI).
+ * DATSYNC_TEST_POSTGRES_URL, which the run's global setup
+ * (test/support/global-postgres.ts) sets to a throwaway server it starts
+ * when PostgreSQL is installed and no URL was given.
  *
  * Without it the PostgreSQL tests are skipped, loudly, on a developer's
  * machine; in CI (CI set) its absence fails the run instead, so a broken
@@ -19,7 +20,7 @@ if (postgresUrl === undefined) {
   const line = '*'.repeat(78);
   console.warn(
     `\n${line}\n* DATSYNC_TEST_POSTGRES_URL is not set: the PostgreSQL tests are ${inCi ? 'FAILING (CI needs them)' : 'SKIPPED'}.\n` +
-      `* Start a throwaway server with: eval "$(scripts/postgres.sh start)"\n${line}\n`,
+      `* Install Debian's postgresql (npm test then starts a throwaway server), or set the URL yourself.\n${line}\n`,
   );
 }
 
@@ -27,7 +28,9 @@ if (postgresUrl === undefined) {
 export function requirePostgresInCi(): void {
   if (postgresUrl === undefined && inCi) {
     it('has a PostgreSQL server to test against (DATSYNC_TEST_POSTGRES_URL)', () => {
-      throw new Error('DATSYNC_TEST_POSTGRES_URL is not set in CI: .ci/run must start the cluster (scripts/postgres.sh start)');
+      throw new Error(
+        'DATSYNC_TEST_POSTGRES_URL is not set in CI: PostgreSQL must be installed (.ci/run installs it) so the test run can start a server',
+      );
     });
   }
 }
