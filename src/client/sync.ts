@@ -280,7 +280,11 @@ export class SyncConnection {
   private failed(socket: SocketLike, error: unknown): void {
     this.host.error(error);
     // A message we could not take leaves us unsure of our position: start the connection over.
-    if (socket === this.socket) socket.close(CloseCode.ProtocolError, 'client could not apply a message');
+    // Forget the socket at once: messages already queued behind the failed one would otherwise
+    // still be applied, and a later batch would move our position past records we never got.
+    if (socket !== this.socket) return;
+    this.closed(socket, CloseCode.ProtocolError);
+    socket.close(CloseCode.ProtocolError, 'client could not apply a message');
   }
 
   private armHeartbeat(socket: SocketLike): void {
