@@ -319,6 +319,22 @@ function toStorageError(name: string, action: string, cause: unknown): DatsyncEr
 }
 
 /**
+ * Aborts a transaction a commit gave up on. A request that throws at once
+ * (a value that cannot be cloned) rather than failing leaves its transaction
+ * running, and the requests sent before it would commit: half a batch.
+ */
+function abortQuietly(tx: { abort(): void; readonly done: Promise<void> } | undefined, requests: ReadonlyArray<Promise<unknown>>): void {
+  if (tx === undefined) return;
+  // Its requests and `done` now fail with AbortError; the caller hears of the original failure.
+  for (const request of [...requests, tx.done]) request.catch(() => undefined);
+  try {
+    tx.abort();
+  } catch {
+    // The failure itself already aborted it.
+  }
+}
+
+/**
  * Opens the IndexedDB database `name` and leases a replica id in it.
  *
  * @example
@@ -445,8 +461,12 @@ export class IndexedDbStorage implements Storage {
     if (log.length > 0) stores.push('snapshot');
     // One transaction each, as outbox records hold them.
     const added = outboxAdd.map((txn) => encodeTransactions([txn]));
+    let started: { abort(): void; readonly done: Promise<void> } | undefined;
+    let reading: Promise<unknown> | undefined;
+    const writes: Array<Promise<unknown>> = [];
     try {
       const tx = this.db.transaction(stores, 'readwrite', { durability: outboxAdd.length > 0 ? 'strict' : 'default' });
+      started = tx;
       const done = tx.done;
       // Requests are sent together and served in order, so each phase costs one round trip to the
       // database, not one per request (in a browser, every round trip crosses processes).
@@ -459,10 +479,10 @@ export class IndexedDbStorage implements Storage {
         logStore === undefined ? undefined : snapshotPositionIn(tx.objectStore('snapshot')),
         batch.meta === undefined ? undefined : this.readMeta(metaStore, batch.meta),
       ]);
+      reading = reads;
       // While they travel, the chunk is built for the usual case, every record new.
       const allNew = log.length > 0 ? toColumns(log.map((record) => record.tx)) : undefined;
       const [lastKey, snapshotPosition, before] = await reads;
-      const writes: Array<Promise<unknown>> = [];
       if (logStore !== undefined) {
         // A chunk's key is its last position. Two tabs may append the same confirmed records: the second append is a no-op.
         const records = await recordsToAppend(batch, Math.max(lastKey ?? 0, snapshotPosition ?? 0), async (txId) => {
@@ -498,6 +518,7 @@ export class IndexedDbStorage implements Storage {
       if (batch.meta !== undefined && before !== undefined) this.writeMeta(metaStore, batch.meta, before, writes);
       await Promise.all([...writes, done]);
     } catch (error) {
+      abortQuietly(started, reading === undefined ? writes : [reading, ...writes]);
       throw toStorageError(this.name, 'commit', error);
     }
     if (newReplica !== undefined) this.replicaId = newReplica;
