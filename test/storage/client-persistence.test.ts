@@ -156,6 +156,34 @@ describe('storage failures', () => {
   });
 });
 
+describe('automatic compaction', () => {
+  it('snapshots the confirmed state once 2,000 records arrived since the last snapshot, and not before', async () => {
+    const writer = (await createClient({ schema })) as Client;
+    for (let i = 0; i < 2000; i++) await writer.transact([{ 'task/title': `t${i}` }]);
+    const remote = writer.replica.state.pending();
+    await writer.close();
+    const storage = new MemoryStorage();
+    const compacted = new Promise<number>((resolve) => {
+      const original = storage.compact.bind(storage);
+      storage.compact = async (position: number) => {
+        await original(position);
+        resolve(position);
+      };
+    });
+    const client = await open(storage);
+    await client.receive(remote.slice(0, 1999).map((tx, i) => ({ position: i + 1, tx })));
+    expect(await storage.snapshot()).toBeUndefined();
+    await client.receive(remote.slice(1999).map((tx) => ({ position: 2000, tx })));
+    expect(await compacted).toBe(2000);
+    expect((await storage.snapshot())?.position).toBe(2000);
+    expect(await storage.readLog(0, 10)).toEqual([]);
+    await client.close();
+    const again = await open(new MemoryStorage(storage.store));
+    expect(titles(again)).toHaveLength(2000);
+    await again.close();
+  });
+});
+
 describe('two tabs on one IndexedDB database', () => {
   it('take different replica ids and see each other\u2019s writes and confirmations', async () => {
     const locks = createLockManager();
