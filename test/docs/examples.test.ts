@@ -1,6 +1,7 @@
 /**
  * The runnable examples of the guides (docs/client.md: examples/client/*.ts,
- * docs/drafts.md: examples/drafts/*.ts, docs/scopes.md: examples/scopes/*.ts):
+ * docs/crdt.md: examples/crdt/*.ts, docs/drafts.md: examples/drafts/*.ts,
+ * docs/scopes.md: examples/scopes/*.ts):
  * each one asserts its own results, so a guide that no longer matches the
  * code fails here. Every script exports `main()` and runs it only when
  * executed directly; here each is imported and run in-process. The excerpts
@@ -16,8 +17,10 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Each guide and the directory of its scripts. */
 const guides = [
   { guide: 'docs/client.md', directory: 'examples/client', atLeast: 8 },
+  { guide: 'docs/crdt.md', directory: 'examples/crdt', atLeast: 1 },
   { guide: 'docs/drafts.md', directory: 'examples/drafts', atLeast: 1 },
   { guide: 'docs/scopes.md', directory: 'examples/scopes', atLeast: 3 },
+  { guide: 'docs/server.md', directory: 'examples/server', atLeast: 1 },
 ] as const;
 
 afterEach(() => {
