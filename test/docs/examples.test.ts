@@ -1,7 +1,7 @@
 /**
  * The runnable examples of the guides (docs/client.md: examples/client/*.ts,
  * docs/crdt.md: examples/crdt/*.ts, docs/drafts.md: examples/drafts/*.ts,
- * docs/scopes.md: examples/scopes/*.ts):
+ * docs/scopes.md: examples/scopes/*.ts, docs/server.md: examples/server/*.ts):
  * each one asserts its own results, so a guide that no longer matches the
  * code fails here. Every script exports `main()` and runs it only when
  * executed directly; here each is imported and run in-process. The excerpts
