@@ -72,6 +72,16 @@ describe('sync', () => {
       expect(x.conflicts()).toEqual([]);
       expect(x.pull('["task/title"]', ['datsync/id', id])).toEqual({ 'task/title': 'agreed' });
     }
+    // Relayed through the server, each version keeps its origin dot and HLC: every replica lists the same history.
+    const histories = [a, b, c].map((x) =>
+      x.history(['datsync/id', id], 'task/title').map((h) => [h.value, h.tx, h.hlc, h.replica, h.supersededBy]),
+    );
+    expect(histories[1]).toEqual(histories[0]);
+    expect(histories[2]).toEqual(histories[0]);
+    const origin = new Map(histories[0]?.map(([value, tx, , replica]) => [value, { tx, replica }]));
+    expect(origin.get('from a')?.replica).toBe(a.replicaId);
+    expect(origin.get('from b')?.replica).toBe(b.replicaId);
+    expect(String(origin.get('agreed')?.tx).startsWith(`${c.replicaId}:`)).toBe(true);
     await Promise.all([a.close(), b.close(), c.close()]);
     await server.close();
   });
