@@ -17,7 +17,7 @@
  *                            [(readable ?e ?me) [?e "task/owner" ?o] [?o "user/name" ?me]]]`,
  *                 identity: (user) => user.name },
  *   },
- *   write: { 'task/*': { allow: ({ identity, entityBefore }) => … } },
+ *   write: { 'task/*': { allow: ({ identity, eidBefore, dbBefore, eidAfter, dbAfter }) => … } },
  * };
  *
  * @module
