@@ -47,11 +47,20 @@ start() {
     exit 1
   }
   # Loopback only; the socket in the cluster's own directory (no /var/run/postgresql needed).
-  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=300" >/dev/null || {
-    cat "$dir/server.log" >&2
-    exit 1
-  }
+  # The port can be taken between the probe and the start (another run starting a cluster), or
+  # held by a closing connection the probe does not see: then the next free one is tried.
+  local tries=0
+  until as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=300" >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    if [ "$tries" -ge 20 ] || ! grep -q 'Address already in use' "$dir/server.log"; then
+      cat "$dir/server.log" >&2
+      exit 1
+    fi
+    : >"$dir/server.log"
+    PORT=$((port + 1))
+    port="$(free_port)"
+  done
   echo "export DATSYNC_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$port/postgres"
   echo "export DATSYNC_TEST_POSTGRES_DIR=$dir"
 }
