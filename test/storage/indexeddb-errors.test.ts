@@ -13,6 +13,7 @@ import type { Client } from '../../src/client/client.js';
 import { createClient } from '../../src/client/client.js';
 import type { SchemaInput } from '../../src/schema.js';
 import { INDEXEDDB_LAYOUT_VERSION, openIndexedDbStorage } from '../../storage/indexeddb.js';
+import { openLayout1 } from './idb-layout1.js';
 
 const schema: SchemaInput = { 'task/title': { ':db/valueType': ':db.type/string' } };
 const options = { locks: undefined, broadcast: undefined };
@@ -121,15 +122,7 @@ describe('upgrades and other tabs', () => {
   it('an upgrade blocked by a tab holding the old version open fails with storage-blocked, and works once it closes', async () => {
     const name = fresh();
     // An old tab: layout 1, and no handler that closes it when a newer version asks.
-    const old = await openDB(name, 1, {
-      upgrade(db) {
-        db.createObjectStore('log').createIndex('txIds', 'txIds', { multiEntry: true });
-        db.createObjectStore('outbox', { autoIncrement: true }).createIndex('txId', 'txId', { unique: true });
-        db.createObjectStore('rejections');
-        db.createObjectStore('meta');
-        db.createObjectStore('snapshot');
-      },
-    });
+    const old = await openLayout1(name);
     await expect(openIndexedDbStorage(name, options)).rejects.toMatchObject({ code: 'storage-blocked' });
     old.close();
     const storage = await openIndexedDbStorage(name, options);

@@ -10,6 +10,7 @@ import type { Attr, EntityId, Hlc, ReplicaId, Transaction } from '../../crdt/ind
 import { decodeTransactions, encodeTransactions, transactionId } from '../../crdt/index.js';
 import type { LogRecord } from '../../storage/contract.js';
 import { INDEXEDDB_LAYOUT_VERSION, openIndexedDbStorage } from '../../storage/indexeddb.js';
+import { openLayout1 } from './idb-layout1.js';
 
 const R1 = 'replica-one' as ReplicaId;
 const R2 = 'replica-two' as ReplicaId;
@@ -105,15 +106,7 @@ describe('IndexedDB layout 2', () => {
   it('opens a layout 1 database and reads, compacts and extends its log', async () => {
     const name = fresh();
     const txs = varied();
-    const old = await openDB(name, 1, {
-      upgrade(db) {
-        db.createObjectStore('log').createIndex('txIds', 'txIds', { multiEntry: true });
-        db.createObjectStore('outbox', { autoIncrement: true }).createIndex('txId', 'txId', { unique: true });
-        db.createObjectStore('rejections');
-        db.createObjectStore('meta');
-        db.createObjectStore('snapshot');
-      },
-    });
+    const old = await openLayout1(name);
     const chunk = (from: number, part: readonly Transaction[]) => ({
       last: from + part.length - 1,
       positions: part.map((_, i) => from + i),
@@ -152,15 +145,7 @@ describe('IndexedDB layout 2', () => {
 
   it('finds the position of a snapshot stored under layout 1, from the index the upgrade builds', async () => {
     const name = fresh();
-    const old = await openDB(name, 1, {
-      upgrade(db) {
-        db.createObjectStore('log').createIndex('txIds', 'txIds', { multiEntry: true });
-        db.createObjectStore('outbox', { autoIncrement: true }).createIndex('txId', 'txId', { unique: true });
-        db.createObjectStore('rejections');
-        db.createObjectStore('meta');
-        db.createObjectStore('snapshot');
-      },
-    });
+    const old = await openLayout1(name);
     await old.put('snapshot', { state: new Uint8Array([1, 2, 3]), position: 5 }, 'state');
     old.close();
     const storage = await openIndexedDbStorage(name, { locks: undefined, broadcast: undefined });

@@ -74,16 +74,24 @@ describe('reading what a version vector lacks', () => {
 });
 
 describe('the SQLite layout version', () => {
-  it('upgrades a file of an older layout, keeping its log', async () => {
+  /** A file holding one log record, then changed by `edit` through a connection of its own. */
+  async function fileOfOneRecord(edit: (raw: Database.Database) => void): Promise<string> {
     const path = freshPath();
     const storage = new SqliteStorage(path);
     await storage.commit({ log: [{ position: 1, tx: tx('replica-one' as ReplicaId, 1) }] });
     await storage.close();
-    // Back to layout 1: no drafts table yet.
     const raw = new Database(path);
-    raw.exec('DROP TABLE drafts');
-    raw.pragma('user_version = 1');
+    edit(raw);
     raw.close();
+    return path;
+  }
+
+  it('upgrades a file of an older layout, keeping its log', async () => {
+    // Back to layout 1: no drafts table yet.
+    const path = await fileOfOneRecord((raw) => {
+      raw.exec('DROP TABLE drafts');
+      raw.pragma('user_version = 1');
+    });
     const again = new SqliteStorage(path);
     expect(await again.lastPosition()).toBe(1);
     await again.putDraft({ key: 'k', generation: 1, state: new Uint8Array([1]), updatedAt: 5 });
@@ -95,13 +103,7 @@ describe('the SQLite layout version', () => {
   });
 
   it('refuses a file written by a newer datsync, with storage-failed, and leaves it as it was', async () => {
-    const path = freshPath();
-    const storage = new SqliteStorage(path);
-    await storage.commit({ log: [{ position: 1, tx: tx('replica-one' as ReplicaId, 1) }] });
-    await storage.close();
-    const raw = new Database(path);
-    raw.pragma(`user_version = ${SQLITE_LAYOUT_VERSION + 1}`);
-    raw.close();
+    const path = await fileOfOneRecord((raw) => raw.pragma(`user_version = ${SQLITE_LAYOUT_VERSION + 1}`));
     expect(() => new SqliteStorage(path)).toThrow(
       expect.objectContaining({ code: 'storage-failed', message: expect.stringContaining('newer datsync') }),
     );
