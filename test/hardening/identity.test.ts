@@ -16,7 +16,7 @@ import type { Permissions } from '../../src/server/permissions.js';
 import { attributeOf, ownedBy } from '../support/owner-rule.js';
 import { client, startServer } from '../sync/harness.js';
 import type { RawConnection } from '../sync/raw.js';
-import { hello, rawConnect } from '../sync/raw.js';
+import { hello, rawConnect, untilPong } from '../sync/raw.js';
 
 interface User {
   readonly sub: string;
@@ -58,17 +58,8 @@ async function alice(url: string, secret: string): Promise<{ c: Client; tx: Tran
   return { c, tx };
 }
 
-/** Everything the server sends until it answers ping `id`. */
-async function until(raw: RawConnection, id: number): Promise<ServerMessage[]> {
-  raw.send({ type: 'ping', id });
-  const seen: ServerMessage[] = [];
-  for (;;) {
-    const message = await raw.next();
-    if (message.type === 'pong' && message.id === id) return seen;
-    seen.push(message);
-    if ('batch' in message) raw.send({ type: 'credit', batch: message.batch });
-  }
-}
+/** Everything the server sends until it answers ping `id`, crediting batches. */
+const until = (raw: RawConnection, id: number): Promise<ServerMessage[]> => untilPong(raw, id, { credit: true });
 
 describe('forged identity', () => {
   it('cannot say hello, push, or renew credentials as another identity or under its replica id', async () => {

@@ -13,25 +13,12 @@ import type { Transaction } from '../../crdt/index.js';
 import { decodeRegisters, liveOf, transactionId } from '../../crdt/index.js';
 import type { Client } from '../../src/client/client.js';
 import { createClient } from '../../src/client/client.js';
-import type { ServerMessage } from '../../src/protocol/index.js';
 import { signToken, tokenAuthenticator } from '../../src/server/tokens.js';
 import { MemoryStorage } from '../../storage/memory.js';
-import type { RawConnection } from '../sync/raw.js';
-import { hello, rawConnect } from '../sync/raw.js';
+import { hello, rawConnect, untilPong } from '../sync/raw.js';
 import { compiled, schema, startServer, user } from './harness.js';
 
 const secret = 'a test secret that is at least 32 bytes long';
-
-/** Every message up to the pong of a ping sent now. */
-async function untilPong(raw: RawConnection, id: number): Promise<ServerMessage[]> {
-  raw.send({ type: 'ping', id });
-  const got: ServerMessage[] = [];
-  for (;;) {
-    const message = await raw.next();
-    if (message.type === 'pong' && message.id === id) return got;
-    got.push(message);
-  }
-}
 
 describe('an expired token', () => {
   it('stops what the connection receives and what it may write, until a fresh token resumes both', async () => {

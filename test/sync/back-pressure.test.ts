@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { ReplicaId } from '../../crdt/index.js';
 import type { ServerMessage } from '../../src/protocol/index.js';
 import { client, startServer } from './harness.js';
-import { hello, rawConnect } from './raw.js';
+import { hello, rawConnect, untilPong } from './raw.js';
 
 describe('back-pressure', () => {
   it('sends at most four batches ahead of the credits, one more per credit, and the whole log in the end', async () => {
@@ -23,18 +23,8 @@ describe('back-pressure', () => {
     const reader = await rawConnect(server.url, self);
     reader.send(hello(self));
     await reader.nextOf('welcome');
-    /** Every message up to the pong of a ping sent now. */
     let pings = 0;
-    const drain = async (): Promise<ServerMessage[]> => {
-      const id = ++pings;
-      reader.send({ type: 'ping', id });
-      const got: ServerMessage[] = [];
-      for (;;) {
-        const message = await reader.next();
-        if (message.type === 'pong' && message.id === id) return got;
-        got.push(message);
-      }
-    };
+    const drain = (): Promise<ServerMessage[]> => untilPong(reader, ++pings);
     const batches = async (count: number): Promise<Array<Extract<ServerMessage, { type: 'records' }>>> => {
       const got: Array<Extract<ServerMessage, { type: 'records' }>> = [];
       while (got.length < count) got.push(await reader.nextOf('records'));

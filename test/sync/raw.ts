@@ -67,3 +67,19 @@ export function hello(replicaId: ReplicaId, extra: Partial<Hello> = {}): ClientM
   };
   return { ...base, ...extra, scopes: extra.scopes ?? null };
 }
+
+/**
+ * Everything the server sends until it answers a ping sent now: the pong
+ * comes after whatever the server sent before it, so this is a barrier, not
+ * a wait. With `credit`, each batch is credited as it comes.
+ */
+export async function untilPong(raw: RawConnection, id: number, options: { readonly credit?: boolean } = {}): Promise<ServerMessage[]> {
+  raw.send({ type: 'ping', id });
+  const seen: ServerMessage[] = [];
+  for (;;) {
+    const message = await raw.next();
+    if (message.type === 'pong' && message.id === id) return seen;
+    seen.push(message);
+    if (options.credit === true && 'batch' in message) raw.send({ type: 'credit', batch: message.batch });
+  }
+}
