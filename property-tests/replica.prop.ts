@@ -144,6 +144,32 @@ describe('client replica', () => {
       { numRuns: runs(500) },
     );
   });
+
+  it('leaves the last result of a query scoped to one entity (an eid input) equal to a fresh query', async () => {
+    await fc.assert(
+      fc.asyncProperty(schemaArb, streamArb, fc.integer({ min: 1, max: 6 }), fc.boolean(), async (attrs, stream, eid, anyAttribute) => {
+        const client = await createClient({ schema: toSchema(attrs) });
+        const attr = attrs[eid % attrs.length] as AttrShape;
+        const query = anyAttribute
+          ? '[:find ?a ?v :in $ ?e :where [?e ?a ?v]]'
+          : `[:find ?v :in $ ?e :where [?e "${attr.name}" ?v] (not [?e "${KEY_ATTR}" "none"])]`;
+        let last: unknown;
+        const stop = client.subscribe(query, [eid], (result) => {
+          last = result;
+        });
+        for (const ops of stream) {
+          const present = keys(client.db());
+          await client.transact(materialize(ops, attrs, (key) => present.has(key)) as never).catch(() => undefined);
+        }
+        const fresh = client.q<unknown[]>(query, eid);
+        stop();
+        await client.close();
+        const sort = (rows: unknown): string => JSON.stringify([...(rows as unknown[])].map((r) => JSON.stringify(r)).sort());
+        return sort(last) === sort(fresh);
+      }),
+      { numRuns: runs(500) },
+    );
+  });
 });
 
 function datomRows(db: Db): string {

@@ -80,6 +80,13 @@ export async function main(): Promise<void> {
   ]);
   assert.deepEqual(byEmail, [{ 'user/name': 'Annie' }, { 'user/name': 'New Ann' }]);
 
+  // A query whose every clause reads the one entity given as an eid input re-runs only when that entity changes.
+  const titles: Array<string | null> = [];
+  client.subscribe<string | null>('[:find ?t . :in $ ?e :where [?e "task/title" ?t]]', [dog], (title) => titles.push(title));
+  await client.transact([{ 'task/title': 'Yet another task' }]); // another entity: not even re-run
+  await client.transact([[':db/add', dog, 'task/title', 'Walk the dogs']]);
+  assert.deepEqual(titles, ['Walk the dog', 'Walk the dogs']);
+
   console.log('03-reactive: query results', JSON.stringify(open));
   console.log('03-reactive: pull results', JSON.stringify(pulls));
   await client.close(); // stops every subscription

@@ -480,9 +480,12 @@ export class Client implements DatsyncClient {
   subscribe<Result = unknown>(query: string, inputs: readonly unknown[], callback: (result: Result) => void): Unsubscribe {
     this.ensureOpen();
     const analysis = guard(() => analyzeQuery(query));
+    // Only an eid is scoped: a lookup ref may come to name another entity.
+    const entity = analysis.entityInput === null ? undefined : inputs[analysis.entityInput];
     return this.replica.subscribe<Result>({
       dependencies: analysis,
       shape: analysis.shape,
+      ...(typeof entity === 'number' ? { entity } : {}),
       run: (db) => runQuery<Result>(query, db, inputs),
       callback,
     });

@@ -22,6 +22,12 @@ export type FindShape = 'relation' | 'collection' | 'tuple' | 'scalar';
 
 export interface QueryAnalysis extends Dependencies {
   readonly shape: FindShape;
+  /**
+   * When every clause reads one entity only, named by a scalar input: that
+   * input's position among the inputs after the database (so the query can
+   * change only when the entity given there does). Null otherwise.
+   */
+  readonly entityInput: number | null;
 }
 
 class Collector {
@@ -124,11 +130,15 @@ export function analyzeQuery(query: string): QueryAnalysis {
   const into = new Collector();
   let section = '';
   const find: Edn[] = [];
+  const inputs: Edn[] = [];
+  const where: Edn[] = [];
   for (const part of parts) {
     if (isKeyword(part)) {
       section = part.name;
       continue;
     }
+    if (section === 'in') inputs.push(part);
+    if (section === 'where') where.push(part);
     if (section === 'find') find.push(part);
     else if (section === 'in' && isSymbol(part, '%')) into.all = true;
     else if (section === 'in') {
@@ -140,14 +150,62 @@ export function analyzeQuery(query: string): QueryAnalysis {
   const elements = find.flatMap((element) =>
     typeof element === 'object' && element !== null && element.kind === 'vector' ? element.items : [element],
   );
+  let pulls = false;
   for (const element of elements) {
     const items = typeof element === 'object' && element !== null && element.kind === 'list' ? element.items : undefined;
     if (items !== undefined && items[0] !== undefined && isSymbol(items[0], 'pull')) {
+      pulls = true;
       const pattern = items[items.length - 1];
       if (pattern !== undefined) pullPattern(typeof pattern === 'string' ? readEdn(pattern) : pattern, into);
     }
   }
-  return { ...into.result(), shape: findShape(find) };
+  // A pull can follow references to other entities.
+  return { ...into.result(), shape: findShape(find), entityInput: pulls ? null : entityInput(inputs, where) };
+}
+
+/** The one entity variable the clauses read through, as far as they do; `false` once one reads another way. */
+type EntityVar = string | undefined | false;
+
+function sameEntity(found: EntityVar, form: Edn | undefined): EntityVar {
+  if (found === false || form === undefined || !isSymbol(form) || !form.name.startsWith('?')) return false;
+  return found === undefined || found === form.name ? form.name : false;
+}
+
+function clauseEntity(form: Edn, found: EntityVar): EntityVar {
+  if (found === false || typeof form !== 'object' || form === null) return false;
+  if (form.kind === 'vector') {
+    const [head, ...args] = form.items;
+    if (head !== undefined && typeof head === 'object' && head !== null && head.kind === 'list') {
+      const [fn, ...fnArgs] = head.items;
+      if (!fnArgs.some((arg) => isSymbol(arg) && arg.name.startsWith('$'))) return found;
+      // (get-else $ ?e attr default) and its kind read the entity given second, from the default source.
+      const name = fn !== undefined && isSymbol(fn) ? fn.name : '';
+      return attributeReaders.has(name) && fnArgs[0] !== undefined && isSymbol(fnArgs[0], '$') ? sameEntity(found, fnArgs[1]) : false;
+    }
+    if (head !== undefined && isSymbol(head) && head.name.startsWith('$')) return head.name === '$' ? sameEntity(found, args[0]) : false;
+    return sameEntity(found, head);
+  }
+  if (form.kind === 'list') {
+    const [op, ...rest] = form.items;
+    const name = op !== undefined && isSymbol(op) ? op.name : '';
+    const body =
+      name === 'not' || name === 'or' || name === 'and' ? rest : name === 'not-join' || name === 'or-join' ? rest.slice(1) : null;
+    if (body === null) return false; // a rule: its body is not visible here
+    let inner: EntityVar = found;
+    for (const c of body) inner = clauseEntity(c, inner);
+    return inner;
+  }
+  return false;
+}
+
+function entityInput(inputs: readonly Edn[], where: readonly Edn[]): number | null {
+  const [source, ...rest] = inputs;
+  if (source === undefined || !isSymbol(source, '$')) return null;
+  let found: EntityVar;
+  for (const form of where) found = clauseEntity(form, found);
+  if (typeof found !== 'string') return null;
+  const index = rest.findIndex((input) => isSymbol(input, found));
+  return index < 0 ? null : index;
 }
 
 function findShape(find: readonly Edn[]): FindShape {

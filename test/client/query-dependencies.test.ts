@@ -125,6 +125,42 @@ describe('analyzeQuery: find shapes', () => {
   });
 });
 
+describe('analyzeQuery: the entity input', () => {
+  it.each([
+    ['one pattern on an input', '[:find ?v . :in $ ?e :where [?e "person/name" ?v]]', 0],
+    ['the second input', '[:find ?v :in $ ?n ?e :where [?e "person/name" ?n] [?e "person/age" ?v]]', 1],
+    ['an explicit default source', '[:find ?v :in $ ?e :where [$ ?e "person/name" ?v]]', 0],
+    ['a variable attribute on that entity', '[:find ?a :in $ ?e :where [?e ?a _]]', 0],
+    ['predicates and bindings', '[:find ?x :in $ ?e :where [?e "person/age" ?a] [(> ?a 1)] [(+ ?a 1) ?x]]', 0],
+    [
+      'not, or, and, or-join',
+      '[:find ?e . :in $ ?e :where (or [?e "person/name" "a"] (and [?e "person/age" 1])) (not [?e "person/tags" "x"]) (or-join [?e] [?e "person/email" "y"])]',
+      0,
+    ],
+    ['get-else on that entity', '[:find ?a . :in $ ?e :where [?e "person/name"] [(get-else $ ?e "person/age" 0) ?a]]', 0],
+  ])('%s', (_, query, expected) => {
+    expect(analyzeQuery(query).entityInput).toBe(expected);
+  });
+
+  it.each([
+    ['no inputs', '[:find ?v :where [?e "person/name" ?v]]'],
+    ['an unbound entity', '[:find ?v :in $ ?n :where [?e "person/name" ?n] [?e "person/age" ?v]]'],
+    ['a join to another entity', '[:find ?n :in $ ?e :where [?e "person/friend" ?f] [?f "person/name" ?n]]'],
+    ['a join inside not', '[:find ?e . :in $ ?e :where [?e "person/name"] (not [?f "person/friend" ?e])]'],
+    ['a collection input', '[:find ?v :in $ [?e ...] :where [?e "person/name" ?v]]'],
+    ['a constant entity', '[:find ?v :in $ ?e :where [?e "person/name" ?v] [1 "person/age" ?a]]'],
+    ['a blank entity', '[:find ?v :in $ ?e :where [?e "person/name" ?v] [_ "person/age" 3]]'],
+    ['another source', '[:find ?v :in $ $b ?e :where [$b ?e "person/name" ?v]]'],
+    ['the database not first', '[:find ?v :in ?e $ :where [?e "person/name" ?v]]'],
+    ['a rule', '[:find ?v :in $ % ?e :where (named ?e ?v)]'],
+    ['a function given the database', '[:find ?x :in $ ?e :where [?e "person/name"] [(my-fn $ ?e) ?x]]'],
+    ['get-else on another entity', '[:find ?a :in $ ?e :where [?e "person/friend" ?f] [(get-else $ ?f "person/age" 0) ?a]]'],
+    ['a pull in find', '[:find (pull ?e ["person/name" {"person/friend" ["person/name"]}]) . :in $ ?e :where [?e "person/name"]]'],
+  ])('none with %s', (_, query) => {
+    expect(analyzeQuery(query).entityInput).toBeNull();
+  });
+});
+
 describe('analyzePull', () => {
   it.each([
     ['["person/name"]', ['person/name'], true],

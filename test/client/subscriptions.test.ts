@@ -122,6 +122,39 @@ describe('subscribe', () => {
     expect(callback).toHaveBeenCalledTimes(2);
   });
 
+  it('a query reading one entity given as an eid re-runs only when that entity changes', async () => {
+    const client = await newClient();
+    const r = await client.transact([
+      { ':db/id': 'a', 'person/name': 'Ann', 'person/age': 1 },
+      { ':db/id': 'b', 'person/name': 'Bob', 'person/age': 2 },
+    ]);
+    const query = '[:find ?a . :in $ ?e :where [?e "person/age" ?a]]';
+    const runs = countQueryRuns(query);
+    const callback = vi.fn();
+    client.subscribe(query, [tempEid(r, 'a')], callback);
+    await client.transact([[':db/add', tempEid(r, 'b'), 'person/age', 3]]);
+    await client.transact([{ 'person/age': 4 }]);
+    expect(runs()).toBe(1);
+    await client.transact([[':db/add', tempEid(r, 'a'), 'person/age', 5]]);
+    expect(runs()).toBe(2);
+    expect(callback.mock.calls).toEqual([[1], [5]]);
+    await client.transact([[':db/retractEntity', tempEid(r, 'a')]]);
+    expect(callback).toHaveBeenLastCalledWith(null);
+  });
+
+  it('a query reading one entity given as a lookup ref is not scoped to an entity', async () => {
+    const client = await newClient();
+    const r = await client.transact([
+      { 'person/email': 'x@y', 'person/age': 1 },
+      { ':db/id': 'b', 'person/age': 2 },
+    ]);
+    const query = '[:find ?a . :in $ ?e :where [?e "person/age" ?a]]';
+    const runs = countQueryRuns(query);
+    client.subscribe(query, [['person/email', 'x@y']], () => undefined);
+    await client.transact([[':db/add', tempEid(r, 'b'), 'person/age', 3]]);
+    expect(runs()).toBe(2);
+  });
+
   it('supports every find shape', async () => {
     const client = await newClient();
     const scalar = vi.fn();
