@@ -15,8 +15,8 @@
 import type { ObservedView } from './author.js';
 import { DatsyncError, ErrorCode } from './errors.js';
 import type { Attr, Dot, EntityId, ReplicaId, TxId } from './ids.js';
-import type { Transaction } from './op.js';
-import { transactionId } from './op.js';
+import type { Op, Transaction } from './op.js';
+import { isWhole, transactionId } from './op.js';
 import type { DotSet, Slot, VisibleChange } from './register.js';
 import { applyOp, cloneSlot, liveOf, TxStamp, Version, visibleValues } from './register.js';
 import type { DatomChange } from './replica-state.js';
@@ -40,6 +40,10 @@ export class TentativeState implements ObservedView {
   private readonly overlay = new Map<EntityId, Map<Attr, OverlayEntry>>();
   private readonly pendingList: Transaction[] = [];
   private readonly pendingById = new Map<TxId, Transaction>();
+  /** Ops of tentative transactions by dot: a lookup must not scan an outbox that grows while offline. */
+  private readonly pendingOps = new Map<ReplicaId, Map<number, Op>>();
+  /** Tentative transactions with gaps in their offsets, whose unused dots only a scan finds. */
+  private gapped = 0;
   /** Dots of tentative transactions, which the overlay has applied but the confirmed state has not. */
   private readonly dots: DotSet;
   private readonly scratch: VisibleChange[] = [];
@@ -54,38 +58,65 @@ export class TentativeState implements ObservedView {
   /** The dots the tentative op named `dot` superseded, and theirs if tentative too (none for a confirmed dot). */
   undecidedSupersedes(dot: Dot): Dot[] {
     const out: Dot[] = [];
-    const seen = new Set<string>();
-    const visit = (at: Dot): void => {
-      const op = this.pendingOp(at);
-      if (op === undefined) return;
+    const first = this.pendingOp(dot);
+    if (first === undefined) return out;
+    const seen = new Map<ReplicaId, Set<number>>();
+    const visit = (op: Op): void => {
       for (const earlier of op.supersedes) {
-        const key = `${earlier.replica}:${earlier.counter}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
+        let counters = seen.get(earlier.replica);
+        if (counters === undefined) {
+          counters = new Set();
+          seen.set(earlier.replica, counters);
+        }
+        if (counters.has(earlier.counter)) continue;
+        counters.add(earlier.counter);
         out.push(earlier);
-        visit(earlier);
+        const next = this.pendingOp(earlier);
+        if (next !== undefined) visit(next);
       }
     };
-    visit(dot);
+    visit(first);
     return out;
   }
 
-  private pendingOp(dot: Dot): Transaction['ops'][number] | undefined {
-    for (const tx of this.pendingList) {
-      if (tx.replica !== dot.replica || dot.counter < tx.counter) continue;
-      const op = tx.ops.find((o) => tx.counter + o.offset === dot.counter);
-      if (op !== undefined) return op;
-    }
-    return undefined;
+  private pendingOp(dot: Dot): Op | undefined {
+    return this.pendingOps.get(dot.replica)?.get(dot.counter);
   }
 
   private isPendingDot(dot: Dot): boolean {
+    if (this.pendingOps.get(dot.replica)?.has(dot.counter) === true) return true;
+    if (this.gapped === 0) return false;
     for (const tx of this.pendingList) {
       if (tx.replica !== dot.replica) continue;
       const last = tx.counter + (tx.ops[tx.ops.length - 1]?.offset ?? 0);
       if (dot.counter >= tx.counter && dot.counter <= last) return true;
     }
     return false;
+  }
+
+  private indexPending(tx: Transaction): void {
+    let ops = this.pendingOps.get(tx.replica);
+    if (ops === undefined) {
+      ops = new Map();
+      this.pendingOps.set(tx.replica, ops);
+    }
+    for (const op of tx.ops) {
+      const counter = tx.counter + op.offset;
+      if (!ops.has(counter)) ops.set(counter, op);
+    }
+    if (!isWhole(tx)) this.gapped++;
+  }
+
+  private unindexPending(tx: Transaction): void {
+    const ops = this.pendingOps.get(tx.replica);
+    if (ops !== undefined) {
+      for (const op of tx.ops) {
+        const counter = tx.counter + op.offset;
+        if (ops.get(counter) === op) ops.delete(counter);
+      }
+      if (ops.size === 0) this.pendingOps.delete(tx.replica);
+    }
+    if (!isWhole(tx)) this.gapped--;
   }
 
   /** The register as it is shown: tentative if a pending transaction touched it, confirmed otherwise. */
@@ -166,6 +197,7 @@ export class TentativeState implements ObservedView {
     scratch.length = 0;
     this.pendingList.push(tx);
     this.pendingById.set(id, tx);
+    this.indexPending(tx);
     return out;
   }
 
@@ -262,6 +294,7 @@ export class TentativeState implements ObservedView {
     const tx = this.pendingById.get(id);
     if (tx === undefined) throw new DatsyncError(ErrorCode.Internal, 'no tentative transaction with this id', { tx: id });
     this.pendingById.delete(id);
+    this.unindexPending(tx);
     const index = this.pendingList.indexOf(tx);
     this.pendingList.splice(index, 1);
     return tx;
