@@ -15,8 +15,19 @@ import {
   OpKind,
   readValue,
   StringTable,
+  transactionId,
   writeValue,
 } from '../crdt/index.js';
+import type { LogRecord } from './contract.js';
+
+/**
+ * About the bytes a chunk's structured clone may take, unless one transaction
+ * alone takes more. A bulk commit is written as several chunks, not one: a
+ * clone above 64 KiB leaves Chromium's database for a blob file of its own,
+ * which costs more per op to write than records of some tens of kilobytes
+ * written together (one record per datom costs far more again).
+ */
+export const CHUNK_BYTES = 48 * 1024;
 
 export interface Chunk {
   readonly last: number;
@@ -198,6 +209,43 @@ function fromColumns(c: LogColumns): Transaction[] {
     txs.push({ replica, counter, hlc, ops });
   }
   return txs;
+}
+
+/** `records` (positions increasing) as chunks of consecutive records, each of about `CHUNK_BYTES` at most. */
+export function* toChunks(records: readonly LogRecord[]): Generator<Chunk> {
+  let from = 0;
+  let bytes = 0;
+  for (let i = 0; i < records.length; i++) {
+    const size = cloneBytes((records[i] as LogRecord).tx);
+    if (i > from && bytes + size > CHUNK_BYTES) {
+      yield toChunk(records.slice(from, i));
+      from = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (from < records.length) yield toChunk(records.slice(from));
+}
+
+/**
+ * About the bytes `tx` adds to a chunk's clone: its id and position, then per op
+ * its columns and its entity (listed once per run of ops), and its string value.
+ * Other values are counted as small: the bound is for speed, not correctness.
+ */
+function cloneBytes(tx: Transaction): number {
+  let bytes = 48;
+  for (const op of tx.ops) bytes += typeof op.value === 'string' ? 12 + op.value.length : 16;
+  return bytes;
+}
+
+function toChunk(records: readonly LogRecord[]): Chunk {
+  const txs = records.map((record) => record.tx);
+  return {
+    last: (records[records.length - 1] as LogRecord).position,
+    positions: records.map((record) => record.position),
+    txIds: txs.map(transactionId),
+    columns: toColumns(txs),
+  };
 }
 
 /** A chunk's transactions, in either layout. */

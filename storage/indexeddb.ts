@@ -1,12 +1,14 @@
 /**
  * IndexedDB storage on `idb`, for browsers (log chunks: `indexeddb-chunks.ts`).
  *
- * Layout (version 3; `upgrade` holds one step per version):
- * - `log`: the confirmed log in chunks, one record per commit, keyed by the
+ * Layout (version 4; `upgrades` holds one step per version):
+ * - `log`: the confirmed log in chunks of consecutive records, keyed by the
  *   chunk's last position. A record holds the chunk's transactions together,
  *   as columns (`LogColumns`; version 1 wrote them in the core's binary
- *   encoding, which is still read), so writing 100,000 datoms takes a few
- *   records, not 100,000 (one record per datom is 50x slower in Chromium).
+ *   encoding, which is still read), about 48 KiB of them at most, so writing
+ *   100,000 datoms takes some tens of records, not 100,000 (one record per
+ *   datom is 50x slower in Chromium). No index (version 4 dropped the one of
+ *   transaction ids).
  * - `outbox`: one record per local transaction (its ops encoded), in order.
  * - `rejections`, `meta`, `snapshot`.
  * - `drafts` (version 3): collaborative drafts this client edits, by key.
@@ -30,7 +32,7 @@ import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.
 import { DatsyncError, decodeTransactions, ErrorCode, encodeTransactions, lastCounter, transactionId } from '../crdt/index.js';
 import type { CommitBatch, DraftSummary, ExternalChange, LogRecord, Meta, Rejection, Snapshot, Storage, StoredDraft } from './contract.js';
 import type { Chunk } from './indexeddb-chunks.js';
-import { chunkTransactions, toColumns } from './indexeddb-chunks.js';
+import { chunkTransactions, toChunks } from './indexeddb-chunks.js';
 import { lacks, recordsToAppend, rejectedCounter } from './shared.js';
 
 /** The stored snapshot's position, read from its index (the snapshot itself can be megabytes). */
@@ -40,13 +42,20 @@ async function snapshotPositionIn(store: {
   return (await store.index('position').openKeyCursor(null, 'prev'))?.key;
 }
 
+/** Whether the log already holds `record`'s transaction at its position (found by position: no index needed). */
+async function holds(log: { get(query: IDBKeyRange): Promise<Chunk | undefined> }, record: LogRecord): Promise<boolean> {
+  const chunk = await log.get(IDBKeyRange.lowerBound(record.position));
+  const at = chunk?.positions.indexOf(record.position) ?? -1;
+  return at >= 0 && chunk?.txIds[at] === transactionId(record.tx);
+}
+
 interface ReplicaRecord {
   readonly issuedUpTo: number;
   readonly hlc: number;
 }
 
 interface Layout extends DBSchema {
-  log: { key: number; value: Chunk; indexes: { txIds: string } };
+  log: { key: number; value: Chunk };
   outbox: { key: number; value: { readonly txId: string; readonly data: Uint8Array }; indexes: { txId: string } };
   rejections: { key: string; value: Rejection };
   meta: { key: string; value: unknown };
@@ -54,7 +63,7 @@ interface Layout extends DBSchema {
   drafts: { key: string; value: StoredDraft };
 }
 
-export const INDEXEDDB_LAYOUT_VERSION = 3;
+export const INDEXEDDB_LAYOUT_VERSION = 4;
 
 type UpgradeTx = IDBPTransaction<Layout, StoreNames<Layout>[], 'versionchange'>;
 
@@ -70,7 +79,8 @@ interface MetaBefore {
 /** Upgrade steps: step i brings a database from version i to i + 1. */
 const upgrades: ReadonlyArray<(db: IDBPDatabase<Layout>, tx: UpgradeTx) => void> = [
   (db) => {
-    db.createObjectStore('log').createIndex('txIds', 'txIds', { multiEntry: true });
+    // Version 4 drops this index again.
+    (db.createObjectStore('log') as unknown as IDBObjectStore).createIndex('txIds', 'txIds', { multiEntry: true });
     db.createObjectStore('outbox', { autoIncrement: true }).createIndex('txId', 'txId', { unique: true });
     db.createObjectStore('rejections');
     db.createObjectStore('meta');
@@ -85,6 +95,13 @@ const upgrades: ReadonlyArray<(db: IDBPDatabase<Layout>, tx: UpgradeTx) => void>
   // Version 3 keeps collaborative drafts beside the data.
   (db) => {
     db.createObjectStore('drafts');
+  },
+  // Version 4 drops the log's multi-entry index of transaction ids: a bulk commit paid for an index entry per
+  // transaction, and only the server, which never runs on IndexedDB, looks transactions up by id. A commit checks
+  // records another tab appended by their position; `findTransaction` scans the (compacted) log. Commits may also
+  // split their records into several chunks (`CHUNK_OPS`), which every reader already allowed.
+  (_db, tx) => {
+    tx.objectStore('log').deleteIndex('txIds');
   },
 ];
 
@@ -252,6 +269,22 @@ export class IndexedDbStorage implements Storage {
     if (newReplica !== undefined && !(await this.tryLock(newReplica))) {
       throw new DatsyncError(ErrorCode.StorageFailed, `${this.name}: replica id already in use by another tab`);
     }
+    // One transaction each, as outbox records hold them.
+    const added = (batch.outboxAdd ?? []).map((txn) => encodeTransactions([txn]));
+    // First as if every log record were new, the usual case; if the log holds some already (another tab appended
+    // the same confirmed records), that attempt stores nothing and the second checks each.
+    if (!(await this.write(batch, added, true))) await this.write(batch, added, false);
+    if (newReplica !== undefined) this.replicaId = newReplica;
+    this.announce(batch, added.length === 1 ? added[0] : undefined);
+  }
+
+  /**
+   * One attempt at `commit`, as ONE readwrite transaction. `optimistic`: the log's chunks are sent before the
+   * reads that check them are answered, each as soon as it is built, so the browser stores one while the next is
+   * built; if the log turns out to hold some of the records already, the transaction is aborted, storing none of
+   * the batch, and the answer is false.
+   */
+  private async write(batch: CommitBatch, added: readonly Uint8Array[], optimistic: boolean): Promise<boolean> {
     const log = batch.log ?? [];
     const outboxAdd = batch.outboxAdd ?? [];
     const stores: Array<StoreNames<Layout>> = ['meta'];
@@ -259,12 +292,12 @@ export class IndexedDbStorage implements Storage {
     if (outboxAdd.length > 0 || (batch.outboxRemove?.length ?? 0) > 0) stores.push('outbox');
     if ((batch.rejections?.length ?? 0) > 0) stores.push('rejections');
     if (log.length > 0) stores.push('snapshot');
-    // One transaction each, as outbox records hold them.
-    const added = outboxAdd.map((txn) => encodeTransactions([txn]));
     let started: { abort(): void; readonly done: Promise<void> } | undefined;
     let reading: Promise<unknown> | undefined;
     const writes: Array<Promise<unknown>> = [];
     try {
+      // Positions that are not positive and increasing refuse the batch before anything is sent.
+      const fresh = optimistic ? await recordsToAppend(batch, 0, () => false) : [];
       const tx = this.db.transaction(stores, 'readwrite', { durability: outboxAdd.length > 0 ? 'strict' : 'default' });
       started = tx;
       const done = tx.done;
@@ -280,29 +313,19 @@ export class IndexedDbStorage implements Storage {
         batch.meta === undefined ? undefined : this.readMeta(metaStore, batch.meta),
       ]);
       reading = reads;
-      // While they travel, the chunk is built for the usual case, every record new.
-      const allNew = log.length > 0 ? toColumns(log.map((record) => record.tx)) : undefined;
+      // A chunk's key is its last position.
+      if (logStore !== undefined) for (const chunk of toChunks(fresh)) writes.push(logStore.put(chunk, chunk.last));
       const [lastKey, snapshotPosition, before] = await reads;
       if (logStore !== undefined) {
-        // A chunk's key is its last position. Two tabs may append the same confirmed records: the second append is a no-op.
-        const records = await recordsToAppend(batch, Math.max(lastKey ?? 0, snapshotPosition ?? 0), async (txId) => {
-          const chunk = await logStore.index('txIds').get(txId);
-          return chunk === undefined ? undefined : chunk.positions[chunk.txIds.indexOf(txId)];
-        });
-        const last = records[records.length - 1];
-        if (last !== undefined) {
-          const txs = records.map((record) => record.tx);
-          writes.push(
-            logStore.put(
-              {
-                last: last.position,
-                positions: records.map((r) => r.position),
-                txIds: txs.map(transactionId),
-                columns: allNew !== undefined && records.length === log.length ? allNew : toColumns(txs),
-              },
-              last.position,
-            ),
-          );
+        const last = Math.max(lastKey ?? 0, snapshotPosition ?? 0);
+        if (optimistic && (log[0] as LogRecord).position <= last) {
+          abortQuietly(tx, [reads, ...writes]);
+          return false;
+        }
+        if (!optimistic) {
+          // Two tabs may append the same confirmed records: the second append skips them.
+          const records = await recordsToAppend(batch, last, (record) => holds(logStore, record));
+          for (const chunk of toChunks(records)) writes.push(logStore.put(chunk, chunk.last));
         }
       }
       outboxAdd.forEach((txn, i) => {
@@ -317,12 +340,11 @@ export class IndexedDbStorage implements Storage {
       for (const rejection of batch.rejections ?? []) writes.push(tx.objectStore('rejections').put(rejection, rejection.txId));
       if (batch.meta !== undefined && before !== undefined) this.writeMeta(metaStore, batch.meta, before, writes);
       await Promise.all([...writes, done]);
+      return true;
     } catch (error) {
       abortQuietly(started, reading === undefined ? writes : [reading, ...writes]);
       throw toStorageError(this.name, 'commit', error);
     }
-    if (newReplica !== undefined) this.replicaId = newReplica;
-    this.announce(batch, added.length === 1 ? added[0] : undefined);
   }
 
   /** The meta records a batch's meta must be merged with; only those it needs are read. */
@@ -436,13 +458,19 @@ export class IndexedDbStorage implements Storage {
     }
   }
 
+  /** Clients never need it (the server's log does); answered by a scan of the (compacted) local log. */
   async findTransaction(txId: TxId): Promise<LogRecord | undefined> {
     this.open();
-    const chunk = await this.db.getFromIndex('log', 'txIds', txId);
-    if (chunk === undefined) return undefined;
-    const index = chunk.txIds.indexOf(txId);
-    const tx = chunkTransactions(chunk)[index];
-    return tx === undefined ? undefined : { position: chunk.positions[index] ?? 0, tx };
+    try {
+      for (const chunk of await this.chunksAfter(0)) {
+        const index = chunk.txIds.indexOf(txId);
+        const tx = index < 0 ? undefined : chunkTransactions(chunk)[index];
+        if (tx !== undefined) return { position: chunk.positions[index] ?? 0, tx };
+      }
+      return undefined;
+    } catch (error) {
+      throw toStorageError(this.name, 'read the log', error);
+    }
   }
 
   async rejection(txId: TxId): Promise<Rejection | undefined> {
@@ -501,19 +529,11 @@ export class IndexedDbStorage implements Storage {
       // A chunk straddling the position keeps only its records after it.
       const straddling = await log.get(IDBKeyRange.lowerBound(position, true));
       if (straddling !== undefined && (straddling.positions[0] ?? 0) <= position) {
-        const keep = straddling.positions.flatMap((p, i) => (p > position ? [i] : []));
         const txs = chunkTransactions(straddling);
-        await log.put(
-          {
-            last: straddling.last,
-            positions: keep.map((i) => straddling.positions[i] ?? 0),
-            txIds: keep.map((i) => straddling.txIds[i] ?? ''),
-            columns: toColumns(keep.map((i) => txs[i] as Transaction)),
-          },
-          straddling.last,
-        );
-      }
-      await tx.done;
+        const keep = straddling.positions.flatMap((p, i) => (p > position ? [{ position: p, tx: txs[i] as Transaction }] : []));
+        // The last of them keeps the chunk's key, so it replaces the chunk.
+        await Promise.all([...Array.from(toChunks(keep), (chunk) => log.put(chunk, chunk.last)), tx.done]);
+      } else await tx.done;
     } catch (error) {
       throw toStorageError(this.name, 'compact the log', error);
     }

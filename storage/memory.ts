@@ -42,7 +42,11 @@ export class MemoryStorage implements Storage {
 
   async commit(batch: CommitBatch): Promise<void> {
     const data = this.data();
-    const records = await recordsToAppend(batch, lastPositionOf(data), (txId) => data.byTx.get(txId)?.position);
+    const records = await recordsToAppend(
+      batch,
+      lastPositionOf(data),
+      (record) => data.byTx.get(transactionId(record.tx))?.position === record.position,
+    );
     for (const record of records) {
       data.log.push(record);
       data.byTx.set(transactionId(record.tx), record);

@@ -217,7 +217,8 @@ export class PostgresStorage implements Storage {
       const records = await recordsToAppend(
         batch,
         last,
-        async (txId) => (await client.query<{ position: number }>(sql.positionOf, [txId])).rows[0]?.position,
+        async (record) =>
+          (await client.query<{ position: number }>(sql.positionOf, [transactionId(record.tx)])).rows[0]?.position === record.position,
       );
       const newHead = records[records.length - 1]?.position;
       if (newHead !== undefined) {

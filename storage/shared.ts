@@ -3,20 +3,20 @@
  *
  * @module
  */
-import type { ReplicaId, Transaction, TxId, VersionVector } from '../crdt/index.js';
-import { DatsyncError, decodeTransactions, ErrorCode, transactionId } from '../crdt/index.js';
+import type { ReplicaId, Transaction, VersionVector } from '../crdt/index.js';
+import { DatsyncError, decodeTransactions, ErrorCode } from '../crdt/index.js';
 import type { CommitBatch, DraftClosed, LogRecord, Rejection, StoredDraft } from './contract.js';
 
 /**
  * The records of a batch to append: those after `last`, in strictly
  * increasing order. A record at or below `last` is dropped if the log already
- * holds that very transaction there (`existing` says where it holds it), and
- * refuses the whole batch otherwise; nothing is written then.
+ * holds that very transaction at that very position (`holds` says whether),
+ * and refuses the whole batch otherwise; nothing is written then.
  */
 export async function recordsToAppend(
   batch: CommitBatch,
   last: number,
-  existing: (txId: TxId) => Promise<number | undefined> | number | undefined,
+  holds: (record: LogRecord) => Promise<boolean> | boolean,
 ): Promise<LogRecord[]> {
   const out: LogRecord[] = [];
   let previous = last;
@@ -25,7 +25,7 @@ export async function recordsToAppend(
       throw new DatsyncError(ErrorCode.StorageFailed, 'log positions must be positive integers', { position: record.position });
     }
     if (record.position <= last && out.length === 0) {
-      if ((await existing(transactionId(record.tx))) === record.position) continue;
+      if (await holds(record)) continue;
       throw new DatsyncError(ErrorCode.StorageFailed, 'log positions must strictly increase', { position: record.position, after: last });
     }
     if (record.position <= previous) {

@@ -163,7 +163,7 @@ export class SqliteStorage implements Storage {
     const records = await recordsToAppend(
       batch,
       wrap(this.name, 'read the log', () => this.lastPositionNow()),
-      (txId) => (s.findTx.get(txId) as LogRow | undefined)?.position,
+      (record) => (s.findTx.get(transactionId(record.tx)) as LogRow | undefined)?.position === record.position,
     );
     wrap(this.name, 'commit', () =>
       this.db.transaction(() => {

@@ -1,15 +1,19 @@
 /**
- * IndexedDB layout 2 (log chunks as columns): every op round-trips exactly,
- * and a database written with layout 1 (chunks in the core's binary
- * encoding) opens, reads, compacts and grows as before.
+ * IndexedDB layouts 2 (log chunks as columns) and 4 (no index of transaction
+ * ids; a bulk commit split into chunks of bounded size): every op round-trips
+ * exactly, a database written with layout 1 (chunks in the core's binary
+ * encoding, an index of ids) opens, reads, compacts and grows as before, and
+ * records another tab appended are recognised by their position.
  */
 import 'fake-indexeddb/auto';
+import { serialize } from 'node:v8';
 import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import type { Attr, EntityId, Hlc, ReplicaId, Transaction } from '../../crdt/index.js';
 import { decodeTransactions, encodeTransactions, transactionId } from '../../crdt/index.js';
 import type { LogRecord } from '../../storage/contract.js';
 import { INDEXEDDB_LAYOUT_VERSION, openIndexedDbStorage } from '../../storage/indexeddb.js';
+import { CHUNK_BYTES } from '../../storage/indexeddb-chunks.js';
 import { openLayout1 } from './idb-layout1.js';
 
 const R1 = 'replica-one' as ReplicaId;
@@ -84,7 +88,7 @@ function sameOps(actual: readonly Transaction[], expected: readonly Transaction[
   });
 }
 
-describe('IndexedDB layout 2', () => {
+describe('IndexedDB layouts', () => {
   it('round-trips every kind of op exactly, across a reopen', async () => {
     const name = fresh();
     const txs = varied();
@@ -140,7 +144,49 @@ describe('IndexedDB layout 2', () => {
     await storage.close();
     const upgraded = await openDB(name);
     expect(upgraded.version).toBe(INDEXEDDB_LAYOUT_VERSION);
+    // Layout 4 dropped the index of transaction ids.
+    expect([...upgraded.transaction('log').store.indexNames]).toEqual([]);
     upgraded.close();
+  });
+
+  it('writes a bulk commit as chunks of bounded size, reads and compacts across them, and skips what another tab appended', async () => {
+    const name = fresh();
+    // 240 transactions of 50 ops, half of them 40-character strings: about 400 KB of clone, so several chunks.
+    const bulk: Transaction[] = Array.from({ length: 240 }, (_, t) => ({
+      replica: R1,
+      counter: 1 + t * 50,
+      hlc: (1_700_000_000_000 * 1024 + t) as Hlc,
+      ops: Array.from({ length: 50 }, (_, o) => ({
+        offset: o,
+        entity: `${R1}.${t}` as EntityId,
+        attribute: `test/a${o % 7}` as Attr,
+        kind: 'assert' as const,
+        value: o % 2 === 0 ? `${t}:${o}`.padEnd(40, '.') : o * t,
+        supersedes: [],
+      })),
+    }));
+    const storage = await openIndexedDbStorage(name, { locks: undefined, broadcast: undefined });
+    await storage.commit({ log: records(1, bulk.slice(0, 160)) });
+    const raw = await openDB(name);
+    const chunks = await raw.getAll('log');
+    raw.close();
+    expect(chunks.length).toBeGreaterThan(3);
+    // Each stays inline in Chromium's database (below 64 KiB, the size above which a value becomes a blob file).
+    for (const chunk of chunks) expect(serialize(chunk).length).toBeLessThan(Math.min(CHUNK_BYTES, 64 * 1024));
+    expect(chunks.flatMap((chunk) => chunk.positions)).toEqual(records(1, bulk.slice(0, 160)).map((r) => r.position));
+    // Another tab appends records 121 to 240: the ones this log holds are recognised at their positions, in other chunks.
+    await storage.commit({ log: records(121, bulk.slice(120)) });
+    expect(await storage.lastPosition()).toBe(240);
+    expect((await storage.readLog(0, 1000)).map((r) => r.tx)).toEqual(bulk);
+    expect((await storage.findTransaction(transactionId(bulk[200] as Transaction)))?.position).toBe(201);
+    // A record at a held position that is another transaction refuses the batch, and stores none of it.
+    await expect(storage.commit({ log: records(160, bulk.slice(160, 162)) })).rejects.toMatchObject({ code: 'storage-failed' });
+    expect(await storage.lastPosition()).toBe(240);
+    await storage.putSnapshot({ state: new Uint8Array([1]), position: 100 });
+    await storage.compact(100);
+    expect((await storage.readLog(0, 1000)).map((r) => r.tx)).toEqual(bulk.slice(100));
+    expect((await storage.readLog(0, 1))[0]?.position).toBe(101);
+    await storage.close();
   });
 
   it('finds the position of a snapshot stored under layout 1, from the index the upgrade builds', async () => {
