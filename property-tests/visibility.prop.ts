@@ -3,7 +3,9 @@
  * every durable group, what each client holds (kept up to date by
  * `Visibility.advance`, which re-asks only the scopes, entities and read
  * rules a group can affect) equals what a fresh snapshot for the same
- * identity and scopes would give. Random read rules (about the entity
+ * identity and scopes would give. A group is handed only to the clients
+ * the fan-out index (`Interest`) names as candidates, as the server does, so
+ * the property covers what it leaves out too. Random read rules (about the entity
  * alone, or reading other entities), random scopes of every form the
  * engine treats apart (keyed one-entity queries, queries the plain
  * matcher answers, queries only DataScript answers, categorical queries,
@@ -16,13 +18,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Attr, EntityId, Value, WriteIntent } from '../crdt/index.js';
+import type { Attr, EntityId, ReplicaId, Value, WriteIntent } from '../crdt/index.js';
 import { entityIdFromDot, HybridClock, LocalAuthor, mintReplicaId, OpKind } from '../crdt/index.js';
 import type { Db, Eid } from '../src/datascript/index.js';
 import { datoms, dbWith, emptyDb, filterDb, pull, resolveEid } from '../src/datascript/index.js';
 import type { SchemaInput } from '../src/schema.js';
 import { compileSchema, ENTITY_ID_ATTR } from '../src/schema.js';
 import { createSyncCore, visibilitySource } from '../src/server/core.js';
+import { GroupFacts } from '../src/server/group-facts.js';
+import { Interest } from '../src/server/interest.js';
 import type { Permissions } from '../src/server/permissions.js';
 import type { ScopeView } from '../src/server/scope-view.js';
 import type { ScopeDef } from '../src/server/scopes.js';
@@ -129,16 +133,21 @@ async function run(scenario: Scenario): Promise<void> {
   const core = await createSyncCore<{ sub: string }>({ schema, storage: new MemoryStorage(), permissions, now: () => now });
   const log = core.log;
   const source = visibilitySource(log, compiled, permissions.read);
+  const interest = new Interest<number>(source);
   const clients = scenario.clients.map((c, i) => {
     const user = { sub: USERS[c.user] as string };
     const root = entities[c.root] as EntityId;
-    const visibility = new Visibility(source, user, user.sub, `client-${i}`, scopesOf(c.scopes, root), () => now);
+    const self = `client-${i}`;
+    const handle = interest.enter(i, self as ReplicaId);
+    const visibility = new Visibility(source, user, user.sub, self, scopesOf(c.scopes, root), () => now, handle);
     visibility.snapshot();
     return { user, root, visibility, scopes: c.scopes };
   });
   log.events.on('appended', (group) => {
-    for (const client of clients) client.visibility.advance(group);
+    for (const i of interest.candidates(group, GroupFacts.of(group, source))) clients[i]?.visibility.advance(group);
   });
+  // Fresh snapshots, the reference, enter an index of their own.
+  const scratch = new Interest<string>(source);
   const author = new LocalAuthor(mintReplicaId(new Uint8Array(12).fill(9)), 0, new HybridClock());
   for (const [index, group] of scenario.groups.entries()) {
     if (scenario.rescope !== null && scenario.rescope.at === index) {
@@ -166,8 +175,18 @@ async function run(scenario: Scenario): Promise<void> {
     }
     await Promise.all(submitted);
     for (const [i, client] of clients.entries()) {
-      const fresh = new Visibility(source, client.user, client.user.sub, 'fresh', scopesOf(client.scopes, client.root), () => now);
+      const scopes = scopesOf(client.scopes, client.root);
+      const fresh = new Visibility(
+        source,
+        client.user,
+        client.user.sub,
+        'fresh',
+        scopes,
+        () => now,
+        scratch.enter('fresh', 'fresh' as ReplicaId),
+      );
       const expected = new Set(fresh.snapshot().map(([entity, attribute]) => `${entity} ${attribute}`));
+      fresh.dispose();
       const held: string[] = [];
       for (const [entity, attribute] of log.state.confirmed.registers()) {
         if (client.visibility.holds(entity, attribute)) held.push(`${entity} ${attribute}`);

@@ -16,7 +16,9 @@ import type { Schema, SchemaInput } from '../schema.js';
 import { compileSchema, ENTITY_ID_ATTR } from '../schema.js';
 import type { DraftLimits } from './drafts.js';
 import { DEFAULT_DRAFT_LIMITS, DraftHub } from './drafts.js';
-import type { WriteCheck } from './log.js';
+import { GroupFacts } from './group-facts.js';
+import { Interest } from './interest.js';
+import type { Appended, WriteCheck } from './log.js';
 import { ServerLog } from './log.js';
 import type { CompiledReadRule, Permissions, ReadRule } from './permissions.js';
 import { compileReadRule, ruleFor } from './permissions.js';
@@ -164,6 +166,20 @@ export async function createSyncCore<Identity>(options: CoreOptions<Identity>): 
   });
   const authenticate = options.authenticate ?? (() => ({ anonymous: true }) as Identity);
   const sessions = new Set<Session<Identity>>();
+  const source = visibilitySource(log, schema, permissions.read);
+  // Each group goes to the log-form sessions, and to the state-form sessions it may concern (found by index, the others untouched).
+  const followers = new Set<Session<Identity>>();
+  const interest = new Interest<Session<Identity>>(source);
+  const fanOut = (group: readonly Appended[]): void => {
+    for (const session of [...followers, ...interest.candidates(group, GroupFacts.of(group, source))]) {
+      try {
+        session.appended(group);
+      } catch (error) {
+        onError(error);
+      }
+    }
+  };
+  let listening: (() => void) | undefined;
   const hooks: SessionHooks<Identity> = {
     log,
     schema,
@@ -172,7 +188,12 @@ export async function createSyncCore<Identity>(options: CoreOptions<Identity>): 
     identityKey: options.identityKey ?? defaultIdentityKey,
     expiresAt: options.expiresAt ?? defaultExpiry,
     readsEverything: permissions.read['*'] === true && Object.keys(permissions.read).length === 1,
-    source: visibilitySource(log, schema, permissions.read),
+    source,
+    enterState: (session, replica) => interest.enter(session, replica),
+    followLog(session) {
+      followers.add(session);
+      return () => followers.delete(session);
+    },
     onError,
     now,
   };
@@ -199,6 +220,8 @@ export async function createSyncCore<Identity>(options: CoreOptions<Identity>): 
       return sessions.size;
     },
     connect(transport, info) {
+      // Subscribed with the first connection: whatever listened to the log before (a benchmark's clock) hears each group first.
+      listening ??= log.events.on('appended', fanOut);
       const session = new Session<Identity>(transport, info, hooks);
       if (closing !== undefined) session.close(CloseCode.GoingAway, 'server shutting down');
       else sessions.add(session);
@@ -214,6 +237,7 @@ export async function createSyncCore<Identity>(options: CoreOptions<Identity>): 
     close() {
       closing ??= (async () => {
         await log.close();
+        listening?.();
         await drafts.close();
         for (const session of sessions) session.close(CloseCode.GoingAway, 'server shutting down');
         sessions.clear();

@@ -90,8 +90,13 @@ export class GroupFacts {
 
   /** Whether touched `entity` now has a datom of `attribute` (holding `value`, when given). */
   has(entity: EntityId, attribute: string, value: unknown): boolean {
-    const values = this.datomsOf(entity).get(attribute);
-    return values !== undefined && (value === undefined || values.includes(value));
+    const values = this.values(entity, attribute);
+    return value === undefined ? values.length > 0 : values.includes(value);
+  }
+
+  /** The values touched `entity` now holds for `attribute`. */
+  values(entity: EntityId, attribute: string): readonly unknown[] {
+    return this.datomsOf(entity).get(attribute) ?? [];
   }
 
   /**

@@ -21,7 +21,7 @@ import type { Eid } from '../datascript/index.js';
 import type { Projection } from '../projection/projection.js';
 import { ENTITY_ID_ATTR } from '../schema.js';
 import type { GroupFacts } from './group-facts.js';
-import type { LocalScope } from './local-scope.js';
+import type { KeyValue, LocalScope } from './local-scope.js';
 import type { CompiledReadRule } from './permissions.js';
 import type { ScopeView } from './scope-view.js';
 import type { CompiledScope } from './scopes.js';
@@ -31,7 +31,22 @@ export interface TrackerHost {
   readRule(attribute: Attr): CompiledReadRule<unknown>;
   /** The database as the client may read it, for the pass under way. */
   view(): ScopeView;
+  /** Some scope selects `entity` now (true), or none does any more (false). */
+  selected(entity: EntityId, on: boolean): void;
 }
+
+/**
+ * What makes one scope worth asking again besides a change to an entity it
+ * selects (the fan-out index of `interest.ts` keeps it): any group; a group
+ * touching one of `attributes` (or `root`); an entity holding the `key` of a
+ * one-entity-at-a-time query; or, for a pull, a touched entity referring
+ * through one of `references` (now or before) to an entity it reaches.
+ */
+export type ScopeTrigger =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'attributes'; readonly attributes: ReadonlySet<string>; readonly root: EntityId | null }
+  | { readonly kind: 'key'; readonly attribute: string; readonly value: KeyValue | undefined }
+  | { readonly kind: 'reach'; readonly root: EntityId; readonly references: ReadonlySet<string> };
 
 interface ScopeState {
   readonly compiled: CompiledScope;
@@ -111,6 +126,7 @@ export class ScopeTracker {
     const count = this.selected.get(entity) ?? 0;
     this.selected.set(entity, count + 1);
     if (count > 0) return;
+    this.host.selected(entity, true);
     this.changed = true;
     if (this.left.has(entity)) this.left.delete(entity);
     else this.entered.add(entity);
@@ -124,6 +140,7 @@ export class ScopeTracker {
       return;
     }
     this.selected.delete(entity);
+    this.host.selected(entity, false);
     this.changed = true;
     if (this.entered.has(entity)) this.entered.delete(entity);
     else this.left.add(entity);
@@ -158,11 +175,29 @@ export class ScopeTracker {
 
   /** Runs every scope from nothing (on connect, and when the scopes change). */
   evaluateAll(now: number): void {
+    for (const entity of this.selected.keys()) this.host.selected(entity, false);
     this.selected.clear();
     for (const state of this.scopes ?? []) {
       state.result = new Set();
       this.evaluate(state, now);
     }
+  }
+
+  /**
+   * What makes each scope worth asking again (null: no scopes), mirroring
+   * `update`: a group that triggers none of them, and changes no entity they
+   * select, cannot change their results.
+   */
+  triggers(): ScopeTrigger[] | null {
+    return (
+      this.scopes?.map(({ compiled, relevant, localRules }): ScopeTrigger => {
+        if (relevant === null) return { kind: 'any' };
+        if (localRules && compiled.local !== null)
+          return { kind: 'key', attribute: compiled.local.keyAttribute, value: compiled.local.keyValue };
+        if (localRules && compiled.root !== null) return { kind: 'reach', root: compiled.root, references: compiled.dependsOn ?? relevant };
+        return { kind: 'attributes', attributes: relevant, root: compiled.root };
+      }) ?? null
+    );
   }
 
   /** Brings every scope up to date with a durable group. */

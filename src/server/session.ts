@@ -10,6 +10,14 @@
  * unacknowledged (credit-based back-pressure), so a slow or long-offline
  * client never makes the server hold much for it.
  *
+ * A state-form session is handed only the groups that may concern it (the
+ * core's fan-out index, `interest.ts`): a group it is not handed changes
+ * nothing it holds, so it is not told of it. Its position then catches up
+ * with the next batch it is sent (which covers everything before it), or
+ * when it asks for the head: a ping is answered by a batch covering the head
+ * first, so that a client waiting to hold the state as of the head
+ * (`whenSynced`, the heartbeat) never waits for a change that will not come.
+ *
  * @module
  */
 import type { ErrorData, ReplicaId, Transaction } from '../../crdt/index.js';
@@ -17,6 +25,7 @@ import { CausalContext, DatsyncError, ErrorCode, encodeRegisters, transactionId 
 import type { ClientMessage, ProtocolLimits, RecordEntry, ServerMessage } from '../protocol/index.js';
 import { CloseCode, decodeClientMessage, encodeServerMessage, PROTOCOL_VERSION } from '../protocol/index.js';
 import type { Schema } from '../schema.js';
+import type { InterestHandle } from './interest.js';
 import type { Appended, ServerLog } from './log.js';
 import { ConnectionLimiter, identityLimitsOf, isDefaultAnonymous } from './rate-limit.js';
 import type { CompiledScope } from './scopes.js';
@@ -37,6 +46,10 @@ export interface SessionHooks<Identity> {
   /** Every identity may read every attribute (`allowAll`): then unscoped clients get the log as is. */
   readonly readsEverything: boolean;
   readonly source: VisibilitySource;
+  /** Enters a state-form session in the fan-out index: from then on it is handed the groups that may concern it. */
+  enterState(session: Session<Identity>, replica: ReplicaId): InterestHandle;
+  /** A log-form session is handed every group; returns what stops that. */
+  followLog(session: Session<Identity>): () => void;
   onError(error: unknown): void;
   now(): number;
 }
@@ -68,6 +81,9 @@ export class Session<Identity> {
   private unclaimed = false;
   /** Log form: the last log position sent. */
   private sent = 0;
+  /** State form: the last log position a queued message covers. */
+  private covered = 0;
+  private stopFollowing: (() => void) | undefined;
   /** State form: what the client may hold, and what waits to be sent. */
   private visibility: Visibility | undefined;
   private readonly queue: Pending[] = [];
@@ -77,14 +93,12 @@ export class Session<Identity> {
   /** Set while a scope held back by its minimum interval waits to be evaluated. */
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly limiter: ConnectionLimiter;
-  private readonly stopListening: () => void;
 
   constructor(transport: Transport, info: ConnectionInfo, hooks: SessionHooks<Identity>) {
     this.transport = transport;
     this.info = info;
     this.hooks = hooks;
     this.limiter = new ConnectionLimiter(hooks.limits, hooks.now());
-    this.stopListening = hooks.log.events.on('appended', (group) => this.appended(group));
   }
 
   get replicaId(): ReplicaId | undefined {
@@ -106,15 +120,21 @@ export class Session<Identity> {
   close(code: number, reason: string): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
-    this.stopListening();
-    clearTimeout(this.refreshTimer);
+    this.leave();
     this.transport.close(code, reason);
   }
 
   /** The connection went away. */
   closed(): void {
+    if (this.phase !== 'closed') this.leave();
     this.phase = 'closed';
-    this.stopListening();
+  }
+
+  /** Stops being handed groups. */
+  private leave(): void {
+    this.stopFollowing?.();
+    this.stopFollowing = undefined;
+    this.visibility?.dispose();
     clearTimeout(this.refreshTimer);
   }
 
@@ -174,9 +194,16 @@ export class Session<Identity> {
         this.credits = Math.min(WINDOW, this.credits + 1);
         this.pump();
         return;
-      case 'ping':
-        this.send({ type: 'pong', id: message.id, head: this.hooks.log.head });
+      case 'ping': {
+        const head = this.hooks.log.head;
+        // Groups this client was not handed moved the head without it: the pong must not name a head it never reaches.
+        if (this.visibility !== undefined && this.covered < head) {
+          this.enqueue({ records: [], evict: [], install: [], through: head }, head);
+          this.pump();
+        }
+        this.send({ type: 'pong', id: message.id, head });
         return;
+      }
       case 'auth':
         void this.renew(message.token).catch((error: unknown) => this.internal(error));
         return;
@@ -293,6 +320,7 @@ export class Session<Identity> {
     if (this.hooks.readsEverything && scopes === null) {
       // The log form: a client following another log (or one ahead of ours) starts over.
       this.sent = hello.logId === log.logId && hello.position <= log.head ? hello.position : 0;
+      this.stopFollowing = this.hooks.followLog(this);
     } else this.startState(scopes);
     this.pump();
   }
@@ -302,7 +330,11 @@ export class Session<Identity> {
     const identity = this.identity;
     const replica = this.replica;
     if (identity === undefined || replica === undefined) return;
-    this.visibility = new Visibility(this.hooks.source, identity, this.hooks.identityKey(identity), replica, scopes, this.hooks.now);
+    this.stopFollowing?.();
+    this.stopFollowing = undefined;
+    const { source, now } = this.hooks;
+    const interest = this.hooks.enterState(this, replica);
+    this.visibility = new Visibility(source, identity, this.hooks.identityKey(identity), replica, scopes, now, interest);
     this.queueSnapshot();
   }
 
@@ -317,6 +349,7 @@ export class Session<Identity> {
       const part = bytes.subarray(at, at + size);
       this.queue.push({ type: 'snapshot', position: log.head, final: at + size >= bytes.length, part });
     }
+    this.covered = log.head;
   }
 
   private rescope(value: unknown): void {
@@ -402,7 +435,7 @@ export class Session<Identity> {
   }
 
   /** A durable group: the state form works out this client's share now, while the database shows it. */
-  private appended(group: readonly Appended[]): void {
+  appended(group: readonly Appended[]): void {
     const visibility = this.visibility;
     if (this.phase === 'ready' && visibility !== undefined) {
       try {
@@ -452,7 +485,9 @@ export class Session<Identity> {
       const entries: RecordEntry[] = out.records.map((record) =>
         'own' in record ? { position: record.position, own: transactionId(record.own), hidden: record.hidden } : record,
       );
-      this.queue.push({ type: 'records', entries, through: Math.max(out.through, position) });
+      const through = Math.max(out.through, position);
+      this.queue.push({ type: 'records', entries, through });
+      this.covered = Math.max(this.covered, through);
     }
     if (out.evict.length > 0) this.queue.push({ type: 'evict', position, pairs: out.evict });
     if (out.install.length > 0) this.queue.push({ type: 'registers', position, install: out.install });

@@ -23,7 +23,9 @@
  *   entities re-decide every register they govern when what they read
  *   changes;
  * - a session none of that concerns only acknowledges the client's own
- *   transactions.
+ *   transactions; most sessions are not even asked, as the fan-out index
+ *   (`interest.ts`, which this engine keeps informed of what the client
+ *   holds, selects and asks for) leaves them out.
  *
  * A scope may declare a minimum interval between evaluations: changes to
  * its result then wait until the interval has passed (`dueAt`, `refresh`).
@@ -37,6 +39,7 @@ import { datoms, filterDb } from '../datascript/index.js';
 import type { Projection } from '../projection/projection.js';
 import { ENTITY_ID_ATTR } from '../schema.js';
 import { GroupFacts } from './group-facts.js';
+import type { InterestHandle } from './interest.js';
 import type { Appended } from './log.js';
 import type { CompiledReadRule } from './permissions.js';
 import { intersects, ScopeTracker } from './scope-tracker.js';
@@ -87,6 +90,7 @@ export class Visibility {
   private readonly self: string;
   private readonly now: () => number;
   private readonly scopes: ScopeTracker;
+  private readonly interest: InterestHandle;
   private readonly held = new Map<EntityId, Set<Attr>>();
   /** Held registers whose read rule reads other entities, by attribute: a change elsewhere re-checks them. */
   private readonly heldNonLocal = new Map<Attr, Set<EntityId>>();
@@ -107,8 +111,10 @@ export class Visibility {
     self: string,
     scopes: readonly CompiledScope[] | null,
     now: () => number,
+    interest: InterestHandle,
   ) {
     this.source = source;
+    this.interest = interest;
     this.identity = identity;
     this.identityKey = identityKey;
     this.self = self;
@@ -116,9 +122,22 @@ export class Visibility {
     const nonLocal = source.attributes.filter((attribute) => !source.readRule(attribute).local);
     this.nonLocal = nonLocal.length === 0 ? NONE : nonLocal;
     this.scopes = new ScopeTracker(
-      { projection: source.projection, readRule: (attribute) => source.readRule(attribute), view: () => this.view() },
+      {
+        projection: source.projection,
+        readRule: (attribute) => source.readRule(attribute),
+        view: () => this.view(),
+        selected: (entity, on) => interest.selected(entity, on),
+      },
       scopes,
     );
+    interest.scopes(this.scopes.triggers());
+  }
+
+  /** The session is gone: the fan-out index forgets it. */
+  dispose(): void {
+    for (const entity of this.held.keys()) this.interest.held(entity, false);
+    for (const entity of this.scopes.everything ? [] : this.scopes.entities()) this.interest.selected(entity, false);
+    this.interest.drop();
   }
 
   private readable(eid: Eid | undefined, entity: EntityId, attribute: Attr): boolean {
@@ -165,6 +184,8 @@ export class Visibility {
     if (attrs === undefined) {
       attrs = new Set();
       this.held.set(entity, attrs);
+      // A client without scopes is concerned by every group anyway: the index need not know each entity.
+      if (!this.scopes.everything) this.interest.held(entity, true);
     }
     attrs.add(attribute);
     if (attribute === ENTITY_ID_ATTR || this.source.readRule(attribute).local) return;
@@ -180,7 +201,10 @@ export class Visibility {
     const attrs = this.held.get(entity);
     if (attrs === undefined) return;
     attrs.delete(attribute);
-    if (attrs.size === 0) this.held.delete(entity);
+    if (attrs.size === 0) {
+      this.held.delete(entity);
+      this.interest.held(entity, false);
+    }
     const entities = this.heldNonLocal.get(attribute);
     entities?.delete(entity);
     if (entities?.size === 0) this.heldNonLocal.delete(attribute);
@@ -219,9 +243,11 @@ export class Visibility {
   /** Every register the client may hold now, which it then holds (the state sent on connect). */
   snapshot(): Array<readonly [EntityId, Attr, Slot]> {
     this.begin();
+    for (const entity of this.held.keys()) this.interest.held(entity, false);
     this.held.clear();
     this.heldNonLocal.clear();
     this.scopes.evaluateAll(this.now());
+    this.interest.stale(false);
     const out: Array<readonly [EntityId, Attr, Slot]> = [];
     const registers: Iterable<readonly [EntityId, Attr, Slot]> = this.scopes.everything
       ? this.source.registers()
@@ -246,6 +272,7 @@ export class Visibility {
     this.begin();
     for (const scope of scopes ?? []) scope.evaluate(this.view());
     this.scopes.declare(scopes);
+    this.interest.scopes(this.scopes.triggers());
     const before = new Map([...this.held].map(([entity, attrs]) => [entity, new Set(attrs)]));
     const now = this.snapshot();
     const evict: Array<readonly [EntityId, Attr]> = [];
@@ -266,6 +293,7 @@ export class Visibility {
     this.scopes.refresh(this.now());
     const { evict, install } = this.settle(new Map(), new Set());
     this.begin();
+    this.interest.stale(this.scopes.dueAt() !== undefined);
     return { records: [], evict, install, through: 0 };
   }
 
@@ -274,6 +302,7 @@ export class Visibility {
     this.begin();
     const facts = GroupFacts.of(group, this.source);
     this.scopes.advance(facts, this.now());
+    this.interest.stale(this.scopes.dueAt() !== undefined);
     const through = group[group.length - 1]?.record.position ?? 0;
     const records: RecordOut[] = [];
     // Most groups concern most clients not at all: then only their own transactions need answering.
