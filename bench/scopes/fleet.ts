@@ -10,6 +10,9 @@
  * server never runs short of them, and no client's handling of a frame is
  * counted as the server's time.
  *
+ * The server sends a transaction only to the clients it concerns (and its
+ * writer); the others learn the new head when they ask for it (`ping`).
+ *
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -21,7 +24,7 @@ import type { Transport } from '../../src/server/transport.js';
 import type { User } from './workload.js';
 import { COMPILED, replicaOf } from './workload.js';
 
-const Tag = { Welcome: 64, Records: 65, Reject: 66, Error: 67, Registers: 69, Evict: 70, Snapshot: 71 } as const;
+const Tag = { Welcome: 64, Records: 65, Reject: 66, Error: 67, Pong: 68, Registers: 69, Evict: 70, Snapshot: 71 } as const;
 
 /** Reads an unsigned LEB128 number at `cursor.at` (the protocol's varUint), moving the cursor past it. */
 function varUint(bytes: Uint8Array, cursor: { at: number }): number {
@@ -45,6 +48,8 @@ export class SimClient {
   through = 0;
   /** Frames carrying data for this client (entries, registers, evictions) since the last reset. */
   content = 0;
+  /** When the client was last sent a frame other than a pong (ms, `performance.now`). */
+  lastFrameAt = 0;
   welcomed = false;
   failure: string | undefined;
 
@@ -92,6 +97,8 @@ export class SimClient {
       this.failure = `server sent message ${tag}`;
       return;
     }
+    if (tag === Tag.Pong) return;
+    this.lastFrameAt = performance.now();
     const header = { at: 1 };
     this.credits.push(varUint(frame, header));
     if (tag === Tag.Records) {
@@ -120,7 +127,7 @@ export function drain(): Promise<void> {
 
 export class Fleet {
   readonly clients: SimClient[] = [];
-  private waiting: { position: number; left: number; resolve: (at: number) => void } | undefined;
+  private waiting: { writer: SimClient; position: number; resolve: () => void } | undefined;
 
   add(core: SyncCore<User>, user: string, scope: ScopeSpec | null, seed: number): SimClient {
     const client = new SimClient(this, this.clients.length, replicaOf(seed));
@@ -143,28 +150,38 @@ export class Fleet {
     throw new Error('the fleet never settled');
   }
 
-  covered(_client: SimClient, through: number): void {
+  covered(client: SimClient, through: number): void {
     const waiting = this.waiting;
-    if (waiting === undefined || through < waiting.position) return;
-    if (--waiting.left === 0) {
-      this.waiting = undefined;
-      waiting.resolve(performance.now());
-    }
+    if (waiting === undefined || client !== waiting.writer || through < waiting.position) return;
+    this.waiting = undefined;
+    waiting.resolve();
   }
 
   /**
    * Pushes `tx` from `writer`; resolves with the moment the push frame was
-   * handed to the server and the moment the last client was sent records
-   * covering the transaction's log position.
+   * handed to the server and the moment the last frame the transaction
+   * caused was handed to a client. The server sends them all in one go once
+   * the transaction is durable, the writer's acknowledgement among them: by
+   * the time the writer has it, so have the others.
    */
   async fanOut(writer: SimClient, tx: Transaction, position: number): Promise<{ start: number; end: number }> {
-    for (const client of this.clients) client.content = 0;
+    for (const client of this.clients) {
+      client.content = 0;
+      client.lastFrameAt = 0;
+    }
     const frame = encodeClientMessage({ type: 'push', txs: [tx] });
-    const done = new Promise<number>((resolve) => {
-      this.waiting = { position, left: this.clients.length, resolve };
+    const done = new Promise<void>((resolve) => {
+      this.waiting = { writer, position, resolve };
     });
     const start = performance.now();
     writer.send(frame);
-    return { start, end: await done };
+    await done;
+    return { start, end: Math.max(...this.clients.map((client) => client.lastFrameAt)) };
+  }
+
+  /** Every client asks for the head, as `whenSynced` does; resolves once the server has answered them all. */
+  async askHead(): Promise<void> {
+    for (const client of this.clients) client.send(encodeClientMessage({ type: 'ping', id: 1 }));
+    await this.settle();
   }
 }
