@@ -264,6 +264,7 @@ export class Session<Identity> {
       this.fail({ code: ErrorCode.Unauthenticated, message: 'missing or invalid credentials' }, CloseCode.Unauthenticated);
       return;
     }
+    if (this.expiredAlready(identity)) return;
     const log = this.hooks.log;
     const key = this.hooks.identityKey(identity);
     let mine: boolean;
@@ -388,6 +389,7 @@ export class Session<Identity> {
       );
       return;
     }
+    if (this.expiredAlready(identity)) return;
     this.identity = identity;
     this.expiry = this.hooks.expiresAt(identity);
     this.expiredNoticeSent = false;
@@ -403,6 +405,19 @@ export class Session<Identity> {
       decided,
     });
     this.pump();
+  }
+
+  /**
+   * Credentials that have already expired are refused outright (4001): let
+   * through, they would be told at once that they expired, the client would
+   * renew them with the same, and the two would trade notices and renewals
+   * until the rate limit closed the connection.
+   */
+  private expiredAlready(identity: Identity): boolean {
+    const expiry = this.hooks.expiresAt(identity);
+    if (expiry === undefined || this.hooks.now() < expiry) return false;
+    this.fail({ code: ErrorCode.Unauthenticated, message: 'the credentials have already expired' }, CloseCode.Unauthenticated);
+    return true;
   }
 
   private async push(tx: Transaction): Promise<void> {
