@@ -23,6 +23,7 @@ import { MemoryStorage } from '../../storage/memory.js';
 import type { Db, Eid } from '../datascript/index.js';
 import { datoms, pull as dsPull, q as dsQuery } from '../datascript/index.js';
 import { Emitter } from '../emitter.js';
+import { DEFAULT_LIMITS, unsendable } from '../protocol/index.js';
 import { analyzePull, analyzeQuery } from '../query/dependencies.js';
 import type { Schema } from '../schema.js';
 import { compileSchema, ENTITY_ID_ATTR } from '../schema.js';
@@ -34,7 +35,7 @@ import { createDraftHost, deliverPendingCloses, openDraft } from './drafts.js';
 import type { AsOfPoint, ConflictInfo, HistoryItem } from './inspect.js';
 import { asOfDb, conflictInfos, historyItems } from './inspect.js';
 import { ConfirmedIntake } from './intake.js';
-import type { TxReport } from './replica.js';
+import type { PreparedTx, TxReport } from './replica.js';
 import { Replica } from './replica.js';
 import type { Unsubscribe } from './subscriptions.js';
 import type { ConnectionStatus, SyncOptions } from './sync.js';
@@ -360,7 +361,7 @@ export class Client implements DatsyncClient {
   async transact(txData: TxData, options: TransactOptions = {}): Promise<TxReport> {
     this.ensureOpen();
     if (options.confirmed === true) return this.transactConfirmed(txData);
-    const prepared = this.replica.prepare(txData);
+    const prepared = this.prepare(txData);
     const report = this.replica.applyLocal(prepared);
     const tx = prepared.tx;
     if (tx === null) return report;
@@ -383,10 +384,21 @@ export class Client implements DatsyncClient {
     return report;
   }
 
+  /**
+   * Reads and authors a transaction, refusing one that could never be sent
+   * (over the server's frame limit or op limit) before anything shows it.
+   */
+  private prepare(txData: TxData): PreparedTx {
+    const prepared = this.replica.prepare(txData);
+    const tooLarge = prepared.tx === null ? undefined : unsendable(prepared.tx, this.sync?.limits ?? DEFAULT_LIMITS);
+    if (tooLarge !== undefined) throw tooLarge;
+    return prepared;
+  }
+
   /** Strong mode: stored in the outbox, shown only once the server accepts it. */
   private async transactConfirmed(txData: TxData): Promise<TxReport> {
     if (this.sync === undefined) throw new DatsyncError(ErrorCode.Unavailable, 'strong mode needs a server: pass url to createClient');
-    const prepared = this.replica.prepare(txData);
+    const prepared = this.prepare(txData);
     const tx = prepared.tx;
     const tempids: Record<string, number> = {};
     const entityIds: Record<string, string> = {};

@@ -9,10 +9,21 @@
  * @module
  */
 import type { Attr, AttributeSpecs, EntityId, ReplicaId, Slot, Transaction, TxId } from '../../crdt/index.js';
-import { DatsyncError, decodeRegisters, ErrorCode, lastCounter } from '../../crdt/index.js';
+import { DatsyncError, decodeRegisters, ErrorCode, lastCounter, transactionId } from '../../crdt/index.js';
 import type { LogRecord } from '../../storage/contract.js';
-import type { ServerMessage } from '../protocol/index.js';
-import { CloseCode, DEFAULT_LIMITS, decodeServerMessage, encodeClientMessage, PROTOCOL_VERSION } from '../protocol/index.js';
+import type { ProtocolLimits, ServerMessage } from '../protocol/index.js';
+import {
+  CloseCode,
+  DEFAULT_LIMITS,
+  decodeServerMessage,
+  encodeClientMessage,
+  firstFrame,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  payloadCap,
+  surelyFits,
+  unsendable,
+} from '../protocol/index.js';
 import { backoffDelay } from './backoff.js';
 
 export type ConnectionStatus = 'offline' | 'connecting' | 'catching-up' | 'live';
@@ -44,7 +55,11 @@ export interface SocketShape {
   onerror: unknown;
 }
 
-export type SocketFactory = new (url: string) => SocketShape;
+/**
+ * The third argument is for the `ws` package (browsers ignore it): it caps
+ * the frames the socket takes, as a browser's own limits do.
+ */
+export type SocketFactory = new (url: string, protocols?: undefined, options?: { readonly maxPayload: number }) => SocketShape;
 
 export interface Scheduler {
   setTimeout(callback: () => void, ms: number): unknown;
@@ -149,6 +164,7 @@ export class SyncConnection {
   private heard = 0;
   private heartbeat: unknown;
   private unwatchNetwork: (() => void) | undefined;
+  private frameLimits: ProtocolLimits = DEFAULT_LIMITS;
 
   constructor(host: SyncHost, options: SyncOptions) {
     this.host = host;
@@ -158,6 +174,11 @@ export class SyncConnection {
 
   get status(): ConnectionStatus {
     return this.current;
+  }
+
+  /** The limits frames must keep to: the server's, as its last welcome stated them (the defaults before any). */
+  get limits(): ProtocolLimits {
+    return this.frameLimits;
   }
 
   private setStatus(status: ConnectionStatus): void {
@@ -231,7 +252,8 @@ export class SyncConnection {
     let socket: SocketLike;
     try {
       // Only the event fields used below are touched, with the shapes every WebSocket delivers.
-      socket = new Socket(this.endpoint()) as unknown as SocketLike;
+      // The largest frame any server may state, with the margin it keeps itself.
+      socket = new Socket(this.endpoint(), undefined, { maxPayload: payloadCap(MAX_FRAME_BYTES) }) as unknown as SocketLike;
     } catch (error) {
       this.host.error(error);
       this.scheduleReconnect();
@@ -345,7 +367,7 @@ export class SyncConnection {
 
   private async handle(socket: SocketLike, bytes: Uint8Array): Promise<void> {
     if (socket !== this.socket) return;
-    const message: ServerMessage = decodeServerMessage(bytes, this.host.replicaId, DEFAULT_LIMITS);
+    const message: ServerMessage = decodeServerMessage(bytes, this.host.replicaId, this.welcomed ? this.frameLimits : DEFAULT_LIMITS);
     switch (message.type) {
       case 'welcome':
         await this.welcome(socket, message);
@@ -442,6 +464,7 @@ export class SyncConnection {
   }
 
   private async welcome(socket: SocketLike, message: Extract<ServerMessage, { type: 'welcome' }>): Promise<void> {
+    this.frameLimits = { ...DEFAULT_LIMITS, ...message.limits };
     if (this.host.logId !== message.logId) await this.host.adoptLog(message.logId);
     // Half a round trip is unknown; the server's clock is what the drift check uses.
     await this.host.setClockOffset(message.serverTime - this.host.now(), message.decided);
@@ -485,16 +508,53 @@ export class SyncConnection {
     this.resend = undefined;
   }
 
-  /** Sends transactions the server has not seen on this connection. */
+  /**
+   * Sends transactions the server has not seen on this connection, in
+   * frames cut by encoded size to the server's limit. A transaction that
+   * cannot fit in a frame of its own (written while the server's limit was
+   * not known) could never be sent: it is refused here, as the server would.
+   */
   push(txs: readonly Transaction[]): void {
     const socket = this.socket;
     if (socket === undefined || !this.welcomed) return;
-    const fresh = txs.filter((tx) => !this.pushed.has(`${tx.replica}:${tx.counter}` as TxId));
-    for (let i = 0; i < fresh.length; i += DEFAULT_LIMITS.maxPushTransactions) {
-      const chunk = fresh.slice(i, i + DEFAULT_LIMITS.maxPushTransactions);
-      for (const tx of chunk) this.pushed.add(`${tx.replica}:${tx.counter}` as TxId);
-      this.send(socket, { type: 'push', txs: chunk });
+    const limits = this.frameLimits;
+    const refused: Array<{ txId: TxId; code: string; message: string }> = [];
+    const refuse = (tx: Transaction, error: DatsyncError): void => {
+      // Marked as sent: a push before the refusal is taken must not refuse it twice.
+      this.pushed.add(transactionId(tx));
+      refused.push({ txId: transactionId(tx), code: error.code, message: error.message });
+    };
+    let fresh: Transaction[] = [];
+    for (const tx of txs) {
+      if (this.pushed.has(transactionId(tx))) continue;
+      // One transaction over the op limit would get the whole push refused as malformed.
+      const error = tx.ops.length > limits.maxOpsPerTransaction ? unsendable(tx, limits) : undefined;
+      if (error === undefined) fresh.push(tx);
+      else refuse(tx, error);
     }
+    while (fresh.length > 0) {
+      const { count, frame } = firstFrame(
+        fresh,
+        limits.maxPushTransactions,
+        (bytes) => surelyFits(bytes.length, limits),
+        (chunk) => encodeClientMessage({ type: 'push', txs: chunk }),
+      );
+      const chunk = fresh.slice(0, count);
+      fresh = fresh.slice(count);
+      // Not clearly within the limit: then it is one transaction, sent if it fits after all.
+      const only = chunk[0];
+      const error = surelyFits(frame.length, limits) || only === undefined ? undefined : unsendable(only, limits);
+      if (only !== undefined && error !== undefined) {
+        refuse(only, error);
+        continue;
+      }
+      for (const tx of chunk) this.pushed.add(transactionId(tx));
+      if (socket.readyState === OPEN) socket.send(frame);
+    }
+    if (refused.length === 0) return;
+    this.chain = this.chain
+      .then(() => this.host.receive([], refused, this.host.serverPosition))
+      .catch((error: unknown) => this.host.error(error));
   }
 
   /** Declares the scopes (the full list) to the server, when connected; hello carries them otherwise. */

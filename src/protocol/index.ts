@@ -54,8 +54,9 @@ import type { Welcome } from './messages/welcome.js';
 import { readWelcome, writeWelcome } from './messages/welcome.js';
 
 export { CloseCode } from './close-codes.js';
-export type { ProtocolLimits, RateLimit } from './limits.js';
-export { DEFAULT_LIMITS } from './limits.js';
+export { firstFrame, surelyFits, unsendable } from './frame-size.js';
+export type { FrameLimits, ProtocolLimits, RateLimit } from './limits.js';
+export { DEFAULT_LIMITS, frameLimitsInvalid, MAX_FRAME_BYTES, MIN_FRAME_BYTES, payloadCap } from './limits.js';
 export type { Hello } from './messages/hello.js';
 export type { Push } from './messages/push.js';
 export type { RecordEntry, Records } from './messages/records.js';

@@ -5,7 +5,9 @@
  * History:
  * - 1: hello/welcome, push, records (catch-up and live, with credit-based
  *   back-pressure), reject, error, ping/pong, auth, scopes, registers, evict.
+ * - 2: welcome states the server's frame limit (both sides cut frames by
+ *   encoded size to it, instead of by count alone).
  *
  * @module
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;

@@ -11,7 +11,7 @@ import type { Storage } from '../../storage/contract.js';
 import { resolveEid } from '../datascript/index.js';
 import { Emitter } from '../emitter.js';
 import type { ProtocolLimits } from '../protocol/index.js';
-import { CloseCode, DEFAULT_LIMITS } from '../protocol/index.js';
+import { CloseCode, DEFAULT_LIMITS, frameLimitsInvalid } from '../protocol/index.js';
 import type { Schema, SchemaInput } from '../schema.js';
 import { compileSchema, ENTITY_ID_ATTR } from '../schema.js';
 import type { DraftLimits } from './drafts.js';
@@ -141,6 +141,9 @@ export function visibilitySource<Identity>(
 export async function createSyncCore<Identity>(options: CoreOptions<Identity>): Promise<SyncCore<Identity>> {
   const schema = compileSchema(options.schema);
   const limits: ProtocolLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  // Clients keep to the limits the server states, and refuse a welcome stating impossible ones.
+  const invalid = frameLimitsInvalid(limits);
+  if (invalid !== undefined) throw new DatsyncError(ErrorCode.InvalidSchema, `limits: ${invalid}`);
   const now = options.now ?? Date.now;
   const events = new Emitter<ServerEvents>();
   const onError = (error: unknown): void => {

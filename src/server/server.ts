@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import type { Storage } from '../../storage/contract.js';
 import { SqliteStorage } from '../../storage/sqlite.js';
 import type { Db } from '../datascript/index.js';
+import { payloadCap } from '../protocol/index.js';
 import type { CoreOptions, ServerEvents } from './core.js';
 import { createSyncCore } from './core.js';
 import type { ConnectionInfo, Transport } from './transport.js';
@@ -72,7 +73,8 @@ export async function createServer<Identity = { readonly anonymous: true }>(opti
   const core = await createSyncCore<Identity>({ ...options, storage });
   const log = core.log;
   const path = options.path ?? '/sync';
-  const wss = new WebSocketServer({ noServer: true, maxPayload: core.limits.maxFrameBytes });
+  // A margin above the frame limit: a frame a little over it gets a too-large error before the close.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: payloadCap(core.limits.maxFrameBytes) });
   let accepting = true;
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     const connection = core.connect(new WsTransport(socket), connectionInfo(request));

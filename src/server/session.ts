@@ -21,9 +21,17 @@
  * @module
  */
 import type { ErrorData, ReplicaId, Transaction } from '../../crdt/index.js';
-import { CausalContext, DatsyncError, ErrorCode, encodeRegisters, transactionId } from '../../crdt/index.js';
+import { CausalContext, DatsyncError, ErrorCode, encodeRegisters, transactionDigest, transactionId } from '../../crdt/index.js';
 import type { ClientMessage, ProtocolLimits, RecordEntry, ServerMessage } from '../protocol/index.js';
-import { CloseCode, decodeClientMessage, encodeServerMessage, PROTOCOL_VERSION } from '../protocol/index.js';
+import {
+  CloseCode,
+  decodeClientMessage,
+  encodeServerMessage,
+  firstFrame,
+  PROTOCOL_VERSION,
+  surelyFits,
+  unsendable,
+} from '../protocol/index.js';
 import type { Schema } from '../schema.js';
 import type { InterestHandle } from './interest.js';
 import type { Appended, ServerLog } from './log.js';
@@ -186,10 +194,17 @@ export class Session<Identity> {
       case 'hello':
         this.fail({ code: ErrorCode.MalformedMessage, message: 'hello was already received' }, CloseCode.ProtocolError);
         return;
-      case 'push':
+      case 'push': {
         if (this.expired()) return;
-        for (const tx of message.txs) void this.push(tx).catch((error: unknown) => this.internal(error));
+        // A transaction that could not be relayed in a frame of its own is refused here: sent on, it would stall its readers.
+        const check = !surelyFits(frame.length, this.hooks.limits);
+        for (const tx of message.txs) {
+          const tooLarge = check ? unsendable(tx, this.hooks.limits) : undefined;
+          if (tooLarge !== undefined) this.send({ type: 'reject', txId: transactionId(tx), error: tooLarge.toJSON() });
+          else void this.push(tx).catch((error: unknown) => this.internal(error));
+        }
         return;
+      }
       case 'credit':
         this.credits = Math.min(WINDOW, this.credits + 1);
         this.pump();
@@ -310,14 +325,7 @@ export class Session<Identity> {
       this.limiter.bind(identityLimitsOf(log, this.hooks.limits).get(this.hooks.identityKey(identity), this.hooks.now()));
     }
     this.phase = 'ready';
-    this.send({
-      type: 'welcome',
-      version: PROTOCOL_VERSION,
-      logId: log.logId,
-      head: log.head,
-      serverTime: Math.floor(this.hooks.now()),
-      decided,
-    });
+    this.welcome(decided);
     if (this.hooks.readsEverything && scopes === null) {
       // The log form: a client following another log (or one ahead of ours) starts over.
       this.sent = hello.logId === log.logId && hello.position <= log.head ? hello.position : 0;
@@ -393,18 +401,17 @@ export class Session<Identity> {
     this.identity = identity;
     this.expiry = this.hooks.expiresAt(identity);
     this.expiredNoticeSent = false;
-    const log = this.hooks.log;
     // A second welcome: the client sends again whatever it held back while expired.
-    const decided = this.replica === undefined ? 0 : await log.decided(this.replica);
-    this.send({
-      type: 'welcome',
-      version: PROTOCOL_VERSION,
-      logId: log.logId,
-      head: log.head,
-      serverTime: Math.floor(this.hooks.now()),
-      decided,
-    });
+    this.welcome(this.replica === undefined ? 0 : await this.hooks.log.decided(this.replica));
     this.pump();
+  }
+
+  private welcome(decided: number): void {
+    const log = this.hooks.log;
+    const serverTime = Math.floor(this.hooks.now());
+    const { maxFrameBytes, maxPushTransactions, maxOpsPerTransaction, maxBatchRecords } = this.hooks.limits;
+    const limits = { maxFrameBytes, maxPushTransactions, maxOpsPerTransaction, maxBatchRecords };
+    this.send({ type: 'welcome', version: PROTOCOL_VERSION, logId: log.logId, head: log.head, serverTime, decided, limits });
   }
 
   /**
@@ -444,7 +451,7 @@ export class Session<Identity> {
       }
       if (tx.replica === this.replica) this.unclaimed = false;
     }
-    const outcome = await this.hooks.log.submit(identity, tx);
+    const outcome = await this.hooks.log.submit(identity, tx, this);
     // Accepted transactions come back through the stream, in log order.
     if (!outcome.accepted) this.send({ type: 'reject', txId: transactionId(tx), error: outcome.error });
   }
@@ -498,7 +505,9 @@ export class Session<Identity> {
   private enqueue(out: GroupOut, position: number): void {
     if (out.records.length > 0 || out.through > 0) {
       const entries: RecordEntry[] = out.records.map((record) =>
-        'own' in record ? { position: record.position, own: transactionId(record.own), hidden: record.hidden } : record,
+        'own' in record
+          ? { position: record.position, own: transactionId(record.own), digest: transactionDigest(record.own), hidden: record.hidden }
+          : record,
       );
       const through = Math.max(out.through, position);
       this.queue.push({ type: 'records', entries, through });
@@ -515,17 +524,32 @@ export class Session<Identity> {
     if (this.pumping || this.phase !== 'ready' || this.credits <= 0 || this.expired()) return;
     if (this.visibility !== undefined) {
       const visibility = this.visibility;
-      while (this.credits > 0 && this.queue.length > 0) {
+      while (this.phase === 'ready' && this.credits > 0 && this.queue.length > 0) {
         const next = this.queue.shift() as Pending;
         this.credits--;
         const batch = ++this.batch;
         // Checked again as it leaves: what a later group took away since it was queued does not go out.
+        // What does not fit in one frame goes back to the head of the queue, for the next credit.
         if (next.type === 'records') {
           const entries = next.entries.flatMap((entry) => visibility.stillHeld(entry));
-          this.send({ type: 'records', batch, head: this.hooks.log.head, through: next.through, entries });
+          const head = this.hooks.log.head;
+          const sent = this.sendFitted(entries, this.hooks.limits.maxBatchRecords, (part) => {
+            const through = part.length === entries.length ? next.through : (part[part.length - 1]?.position ?? next.through);
+            return { type: 'records', batch, head, through, entries: part };
+          });
+          if (sent < entries.length) this.queue.unshift({ ...next, entries: entries.slice(sent) });
         } else if (next.type === 'registers') {
           const install = next.install.filter(([entity, attribute]) => visibility.holds(entity, attribute));
-          this.send({ type: 'registers', batch, position: next.position, state: encodeRegisters(install, new CausalContext()) });
+          const sent = this.sendFitted(install, Number.POSITIVE_INFINITY, (part) => ({
+            type: 'registers',
+            batch,
+            position: next.position,
+            state: encodeRegisters(part, new CausalContext()),
+          }));
+          if (sent < install.length) this.queue.unshift({ ...next, install: install.slice(sent) });
+        } else if (next.type === 'evict') {
+          const sent = this.sendFitted(next.pairs, Number.POSITIVE_INFINITY, (pairs) => ({ ...next, batch, pairs }));
+          if (sent < next.pairs.length) this.queue.unshift({ ...next, pairs: next.pairs.slice(sent) });
         } else this.send({ ...next, batch });
       }
       return;
@@ -543,16 +567,43 @@ export class Session<Identity> {
   private async sendLogBatch(): Promise<void> {
     const log = this.hooks.log;
     const records = await log.read(this.sent, this.hooks.limits.maxBatchRecords);
-    const last = records[records.length - 1];
-    if (last === undefined || this.phase !== 'ready') return;
+    if (records.length === 0 || this.phase !== 'ready') return;
     const entries: RecordEntry[] = records.map((record) =>
       record.tx.replica === this.replica
-        ? { position: record.position, own: transactionId(record.tx) }
+        ? { position: record.position, own: transactionId(record.tx), digest: transactionDigest(record.tx) }
         : { position: record.position, tx: record.tx },
     );
-    this.sent = last.position;
     this.credits--;
-    this.send({ type: 'records', batch: ++this.batch, head: log.head, through: last.position, entries });
+    const batch = ++this.batch;
+    const head = log.head;
+    // Records that do not fit in this frame are read again for the next one.
+    const sent = this.sendFitted(entries, entries.length, (part) => {
+      const through = part[part.length - 1]?.position ?? this.sent;
+      return { type: 'records', batch, head, through, entries: part };
+    });
+    const last = entries[sent - 1];
+    if (last !== undefined) this.sent = last.position;
+  }
+
+  /**
+   * Sends the longest prefix of `items` whose message fits in a frame, and
+   * says how many it took. One item alone over the limit cannot come from a
+   * push (those are refused), only from a log written under a larger
+   * `maxFrameBytes`: it is reported and the connection closed, since sent it
+   * would be refused at every reconnect.
+   */
+  private sendFitted<T>(items: readonly T[], maxCount: number, build: (items: readonly T[]) => ServerMessage): number {
+    const limit = this.hooks.limits.maxFrameBytes;
+    const fits = (bytes: Uint8Array): boolean => bytes.length <= limit;
+    const { count, frame } = firstFrame(items, maxCount, fits, (part) => encodeServerMessage(build(part)));
+    if (frame.length > limit) {
+      const message = `a message of ${frame.length} bytes cannot be cut to the frame limit of ${limit}: raise maxFrameBytes`;
+      this.hooks.onError(new DatsyncError(ErrorCode.TooLarge, message, { bytes: frame.length, limit }));
+      this.fail({ code: ErrorCode.Internal, message: 'the server cannot send a record within its frame limit' }, CloseCode.InternalError);
+      return 0;
+    }
+    if (this.phase !== 'closed') this.transport.send(frame);
+    return count;
   }
 }
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../crdt/index.js';
-import { CloseCode, DEFAULT_LIMITS, PROTOCOL_VERSION } from '../../src/protocol/index.js';
+import { CloseCode, DEFAULT_LIMITS, MAX_FRAME_BYTES, MIN_FRAME_BYTES, PROTOCOL_VERSION, payloadCap } from '../../src/protocol/index.js';
 import { Tag } from '../../src/protocol/messages/tags.js';
 
 const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
@@ -46,6 +46,11 @@ describe('docs/protocol.md', () => {
       `at most ${DEFAULT_LIMITS.maxPushTransactions.toLocaleString('en-US')}, each at most ${DEFAULT_LIMITS.maxOpsPerTransaction.toLocaleString('en-US')} ops`,
     );
     expect(doc).toContain(`(at most ${DEFAULT_LIMITS.maxBatchRecords.toLocaleString('en-US')})`);
+    expect(doc).toContain(`from ${MIN_FRAME_BYTES / 1024} KiB to ${MAX_FRAME_BYTES / (1024 * 1024)} MiB`);
+    // The margin the WebSocket layer keeps above the limit, as the text states it.
+    expect(payloadCap(DEFAULT_LIMITS.maxFrameBytes)).toBe(DEFAULT_LIMITS.maxFrameBytes * 1.25);
+    expect(payloadCap(MIN_FRAME_BYTES)).toBe(MIN_FRAME_BYTES + 64 * 1024);
+    expect(doc).toContain('a quarter of it, at least 64 KiB');
     const rate = (limit: { perSecond: number; burst: number }) =>
       `${limit.perSecond.toLocaleString('en-US')} messages/s | ${limit.burst.toLocaleString('en-US')} |`;
     expect(doc).toContain(`| \`messages\` | connection | ${rate(DEFAULT_LIMITS.messages)}`);

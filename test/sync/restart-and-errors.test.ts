@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ReplicaId } from '../../crdt/index.js';
-import { CloseCode, PROTOCOL_VERSION } from '../../src/protocol/index.js';
+import { CloseCode, PROTOCOL_VERSION, payloadCap } from '../../src/protocol/index.js';
 import { SqliteStorage } from '../../storage/sqlite.js';
 import { client, startServer, statusBecomes, view } from './harness.js';
 import { hello, rawConnect } from './raw.js';
@@ -60,7 +60,7 @@ describe('bad input', () => {
     await server.close();
   });
 
-  it('closes a malformed frame with malformed-message (1002), a text frame with 1003, an oversized one with 1009, and keeps serving others', async () => {
+  it('closes a malformed frame with malformed-message (1002), a text frame with 1003, an oversized one with too-large and 1009, and keeps serving others', async () => {
     const server = await startServer({ limits: { maxFrameBytes: 64 * 1024 } });
     const bystander = await client(server.url);
     await bystander.transact([{ 'task/title': 'before' }]);
@@ -80,9 +80,17 @@ describe('bad input', () => {
     text.sendBytes('{"type":"hello"}');
     expect((await text.closed).code).toBe(CloseCode.UnsupportedData);
 
+    // Over the limit: told why (too-large), then closed with 1009…
     const oversized = await rawConnect(server.url, R);
     oversized.sendBytes(new Uint8Array(65 * 1024));
+    const tooLarge = await oversized.nextOf('error');
+    expect(tooLarge.error).toMatchObject({ code: 'too-large', message: expect.stringContaining('65536') });
+    expect(tooLarge.fatal).toBe(true);
     expect((await oversized.closed).code).toBe(CloseCode.TooLarge);
+    // …and past the margin the WebSocket layer keeps, cut off unread: 1009 alone, so memory stays bounded.
+    const huge = await rawConnect(server.url, R);
+    huge.sendBytes(new Uint8Array(payloadCap(64 * 1024) + 1));
+    expect((await huge.closed).code).toBe(CloseCode.TooLarge);
 
     const beforeHello = await rawConnect(server.url, R);
     beforeHello.send({ type: 'ping', id: 1 });

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import type { ServerMessage } from '../../src/protocol/index.js';
-import { decodeClientMessage, encodeServerMessage, PROTOCOL_VERSION } from '../../src/protocol/index.js';
+import { DEFAULT_LIMITS, decodeClientMessage, encodeServerMessage, PROTOCOL_VERSION } from '../../src/protocol/index.js';
 import { client } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -41,7 +41,15 @@ const frame = (message: ServerMessage): Uint8Array => encodeServerMessage(messag
 describe('a message the client cannot take', () => {
   it('ends the connection: nothing sent after it on that connection is applied, and the client starts over', async () => {
     const server = await scriptedServer(() => [
-      frame({ type: 'welcome', version: PROTOCOL_VERSION, logId: 'log-1', head: 5, serverTime: Date.now(), decided: 0 }),
+      frame({
+        type: 'welcome',
+        version: PROTOCOL_VERSION,
+        logId: 'log-1',
+        head: 5,
+        serverTime: Date.now(),
+        decided: 0,
+        limits: DEFAULT_LIMITS,
+      }),
       // Batch 1 cannot be read (a records message cut short)…
       frame({ type: 'records', batch: 1, head: 5, through: 4, entries: [] }).subarray(0, 3),
       // …so batch 2, which follows it, must not move the client to position 5.
