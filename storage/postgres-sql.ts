@@ -60,7 +60,14 @@ export function statements(s: string) {
     allMeta: `SELECT key, value FROM ${s}.meta`,
     readLog: `SELECT position, data FROM ${s}.log WHERE position > $1 ORDER BY position LIMIT $2`,
     // One indexed range per replica, as in SQLite; replicas the vector does not name lack everything.
-    readLacking: `SELECT x.position, x.data FROM (SELECT DISTINCT replica FROM ${s}.log) r
+    // The log's replicas by one index seek each (a loose index scan): SELECT DISTINCT would read the whole index.
+    readLacking: `WITH RECURSIVE r(replica) AS (
+        (SELECT replica FROM ${s}.log ORDER BY replica LIMIT 1)
+        UNION ALL
+        SELECT (SELECT l.replica FROM ${s}.log l WHERE l.replica > r.replica ORDER BY l.replica LIMIT 1)
+        FROM r WHERE r.replica IS NOT NULL
+      )
+      SELECT x.position, x.data FROM (SELECT replica FROM r WHERE replica IS NOT NULL) r
       LEFT JOIN unnest($1::text[], $2::bigint[]) AS v(replica, counter) ON v.replica = r.replica
       CROSS JOIN LATERAL (
         SELECT position, data FROM ${s}.log l
