@@ -4,7 +4,7 @@
  * and moves between columns with its status menu.
  */
 import type { DatsyncClient, EntityId } from '../../../src/client/index.js';
-import { coalesced, h, replaceChildren } from './dom.js';
+import { coalesced, h, keepingFocus } from './dom.js';
 import { conflictedTasks } from './inspect-views.js';
 import { demoUsers } from './session.js';
 import type { Status, Task } from './tasks.js';
@@ -62,12 +62,17 @@ export function boardView(client: DatsyncClient, actions: BoardActions): { eleme
   let tasks: Task[] = [];
   const render = coalesced(() => {
     const conflicted = conflictedTasks(client);
-    for (const [status] of STATUSES) {
-      const mine = tasks.filter((task) => task.status === status);
-      const cards = mine.map((task) => card(task, conflicted.has(task.id), actions));
-      replaceChildren(lists.get(status) as HTMLUListElement, cards.length === 0 ? [h('li', { class: 'empty' }, 'Nothing here')] : cards);
-      (counts.get(status) as HTMLElement).textContent = `(${mine.length})`;
-    }
+    // The whole board at once: a card moved with the keyboard keeps focus in its new column.
+    keepingFocus(element, () => {
+      for (const [status] of STATUSES) {
+        const mine = tasks.filter((task) => task.status === status);
+        const cards = mine.map((task) => card(task, conflicted.has(task.id), actions));
+        (lists.get(status) as HTMLUListElement).replaceChildren(
+          ...(cards.length === 0 ? [h('li', { class: 'empty' }, 'Nothing here')] : cards),
+        );
+        (counts.get(status) as HTMLElement).textContent = `(${mine.length})`;
+      }
+    });
   });
   const stops = [
     client.subscribe<Array<Record<string, unknown>>>(ALL_TASKS, [], (rows) => {

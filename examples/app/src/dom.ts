@@ -1,6 +1,6 @@
 /**
- * A few lines instead of a framework: build elements, and replace a node's
- * children while keeping focus where the user had it.
+ * A few lines instead of a framework: build elements, and re-render part of
+ * the page while keeping focus where the user had it.
  */
 type Child = Node | string | null | undefined | false;
 type Props = Record<string, string | number | boolean | null | undefined | ((event: Event) => void)>;
@@ -18,15 +18,16 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = 
 }
 
 /**
- * Replaces `parent`'s children. If focus was inside, it goes back to the new
- * element with the same `data-key` (re-rendering a list must not throw the
- * keyboard user back to the top of the page).
+ * Runs `update`, which re-renders part of `container`. If focus was inside,
+ * it goes back to the new element with the same `data-key`, wherever in the
+ * container that is now (re-rendering must not throw the keyboard user back
+ * to the top of the page, nor lose a card that moved to another list).
  */
-export function replaceChildren(parent: Element, children: readonly Node[]): void {
+export function keepingFocus(container: Element, update: () => void): void {
   const active = document.activeElement;
-  const key = active instanceof HTMLElement && parent.contains(active) ? active.dataset.key : undefined;
-  parent.replaceChildren(...children);
-  if (key !== undefined) parent.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`)?.focus();
+  const key = active instanceof HTMLElement && container.contains(active) ? active.dataset.key : undefined;
+  update();
+  if (key !== undefined) container.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`)?.focus();
 }
 
 /** `render`, called at most once per turn however many changes arrive in it. */
