@@ -12,7 +12,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,10 +20,11 @@ import type { Client } from '../../src/client/client.js';
 import { createClient } from '../../src/client/client.js';
 import type { SchemaInput } from '../../src/schema.js';
 import { MemoryStorage } from '../../storage/memory.js';
+import { freePort } from '../support/ports.js';
 import { freshDatabase, postgresUrl, requirePostgresInCi, sql } from '../support/postgres.js';
 import { NodeWebSocket, view } from '../sync/harness.js';
 import type { NodeProcess } from './processes.js';
-import { startNodeProcess } from './processes.js';
+import { holds, startNodeProcess } from './processes.js';
 
 requirePostgresInCi();
 const nginx = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).stdout.trim() || undefined;
@@ -46,30 +46,6 @@ afterAll(async () => {
   await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
   rmSync(prefix, { recursive: true, force: true });
 });
-
-/** A port free on loopback right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-/** Resolves once the client holds the log up to `position`. */
-function holds(c: Client, position: number): Promise<void> {
-  if (c.serverPosition >= position) return Promise.resolve();
-  return new Promise((resolve) => {
-    const stop = c.on('position', () => {
-      if (c.serverPosition < position) return;
-      stop();
-      resolve();
-    });
-  });
-}
 
 describe.skipIf(postgresUrl === undefined || nginx === undefined)('the deployment example: three nodes behind nginx', () => {
   it('syncs clients that know only the balancer, and loses nothing when a node behind it is SIGKILLed', async () => {

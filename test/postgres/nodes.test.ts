@@ -15,7 +15,7 @@ import { MemoryStorage } from '../../storage/memory.js';
 import { freshDatabase, postgresUrl, requirePostgresInCi, sql } from '../support/postgres.js';
 import { NodeWebSocket, view } from '../sync/harness.js';
 import type { NodeProcess } from './processes.js';
-import { startNodeProcess } from './processes.js';
+import { holds, startNodeProcess } from './processes.js';
 
 requirePostgresInCi();
 const schema = JSON.parse(readFileSync('examples/tasks/schema.json', 'utf8')) as SchemaInput;
@@ -47,18 +47,6 @@ async function clientOf(primary: string, all: readonly string[]): Promise<Client
   })) as Client;
   clients.push(c);
   return c;
-}
-
-/** Resolves once the client holds the log up to `position`. */
-function holds(c: Client, position: number): Promise<void> {
-  if (c.serverPosition >= position) return Promise.resolve();
-  return new Promise((resolve) => {
-    const stop = c.on('position', () => {
-      if (c.serverPosition < position) return;
-      stop();
-      resolve();
-    });
-  });
 }
 
 /** The id of a transaction that changed something. */

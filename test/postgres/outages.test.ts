@@ -8,12 +8,12 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DatsyncError } from '../../crdt/index.js';
 import { PostgresStorage } from '../../storage/postgres.js';
+import { freePort } from '../support/ports.js';
 import { freshSchema, postgresUrl, requirePostgresInCi, sql } from '../support/postgres.js';
 import { writer } from './harness.js';
 
@@ -25,18 +25,6 @@ afterAll(async () => {
   rmSync(data, { recursive: true, force: true });
   if (namespaces.length > 0) await sql(namespaces.map((ns) => `DROP SCHEMA IF EXISTS "${ns}" CASCADE`).join('; '));
 });
-
-/** A loopback port nothing listens on (right now). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 describe.skipIf(url === undefined)('when a node or PostgreSQL goes away', () => {
   it('takes the turn from a node that hangs holding it, after turnTimeoutMs; the hung node then writes nothing', async () => {
@@ -67,7 +55,7 @@ describe.skipIf(url === undefined)('when a node or PostgreSQL goes away', () => 
   });
 
   it('a node started while PostgreSQL is unreachable exits, saying so', async () => {
-    const unreachable = `postgres://datsync@127.0.0.1:${await closedPort()}/app`;
+    const unreachable = `postgres://datsync@127.0.0.1:${await freePort()}/app`;
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', 'src/cli.ts', 'serve', '--postgres', unreachable, '--port', '0', '--data', data, '--allow-all'],

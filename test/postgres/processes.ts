@@ -1,12 +1,14 @@
 /**
  * `datsync serve --postgres URL` as a child process: one server node, as
- * an operator runs it. Used by the multi-node tests and nothing else.
+ * an operator runs it, and waiting for a client of it to catch up. Used by
+ * the multi-node tests and nothing else.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Client } from '../../src/client/client.js';
 
 export interface NodeProcess {
   readonly url: string;
@@ -63,6 +65,18 @@ export function startNodeProcess(postgresUrl: string): Promise<NodeProcess> {
     child.stderr?.on('data', collect);
     void exited.then(() => {
       if (!serving) reject(new Error(`the node exited before serving:\n${output}`));
+    });
+  });
+}
+
+/** Resolves once the client holds the log up to `position`. */
+export function holds(c: Client, position: number): Promise<void> {
+  if (c.serverPosition >= position) return Promise.resolve();
+  return new Promise((resolve) => {
+    const stop = c.on('position', () => {
+      if (c.serverPosition < position) return;
+      stop();
+      resolve();
     });
   });
 }
