@@ -44,6 +44,7 @@ start() {
   port="$(free_port)"
   as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-instructions >"$dir/initdb.log" 2>&1 || {
     cat "$dir/initdb.log" >&2
+    rm -rf "$dir"
     exit 1
   }
   # Loopback only; the socket in the cluster's own directory (no /var/run/postgresql needed).
@@ -55,6 +56,7 @@ start() {
     tries=$((tries + 1))
     if [ "$tries" -ge 20 ] || ! grep -q 'Address already in use' "$dir/server.log"; then
       cat "$dir/server.log" >&2
+      rm -rf "$dir"
       exit 1
     fi
     : >"$dir/server.log"
