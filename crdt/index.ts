@@ -13,6 +13,7 @@ export type { DecodedRegisters } from './codec-state.js';
 export { decodeRegisters, decodeState, encodeRegisters, encodeState } from './codec-state.js';
 export { decodeTransactions, encodeTransactions, StringTable } from './codec-tx.js';
 export { readValue, writeValue } from './codec-value.js';
+export { sameTransaction, transactionDigest } from './digest.js';
 export { Decoder, Encoder } from './encoding.js';
 export type { ErrorData } from './errors.js';
 export { check, DatsyncError, ErrorCode, isErrorCode } from './errors.js';

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Attr, AttributeSpecs, EntityId, ReplicaId, Slot, Transaction, TxId } from '../../crdt/index.js';
-import { DatsyncError, decodeRegisters, ErrorCode, lastCounter, transactionId } from '../../crdt/index.js';
+import { DatsyncError, decodeRegisters, ErrorCode, lastCounter, transactionDigest, transactionId } from '../../crdt/index.js';
 import type { LogRecord } from '../../storage/contract.js';
 import type { ProtocolLimits, ServerMessage } from '../protocol/index.js';
 import {
@@ -300,13 +300,15 @@ export class SyncConnection {
   }
 
   private failed(socket: SocketLike, error: unknown): void {
-    this.host.error(error);
+    // Our replica id was reused (see `ownRecord`): reconnecting would meet the same records, so this is the end.
+    const reused = error instanceof DatsyncError && error.code === ErrorCode.ReplicaReused;
+    if (!reused) this.host.error(error);
     // A message we could not take leaves us unsure of our position: start the connection over.
     // Forget the socket at once: messages already queued behind the failed one would otherwise
     // still be applied, and a later batch would move our position past records we never got.
     if (socket !== this.socket) return;
-    this.closed(socket, CloseCode.ProtocolError);
-    socket.close(CloseCode.ProtocolError, 'client could not apply a message');
+    this.closed(socket, reused ? CloseCode.ReplicaReused : CloseCode.ProtocolError, reused ? error : undefined);
+    socket.close(reused ? CloseCode.Normal : CloseCode.ProtocolError, 'client could not apply a message');
   }
 
   private armHeartbeat(socket: SocketLike): void {
@@ -328,7 +330,8 @@ export class SyncConnection {
     }, every);
   }
 
-  private closed(socket: SocketLike, code: number): void {
+  /** `error` says why, when this side decided the close is for good. */
+  private closed(socket: SocketLike, code: number, error?: DatsyncError): void {
     if (socket !== this.socket) return;
     this.socket = undefined;
     if (this.heartbeat !== undefined) this.scheduler.clearTimeout(this.heartbeat);
@@ -341,10 +344,11 @@ export class SyncConnection {
     if (this.stopped) return;
     if (fatalCodes.has(code)) {
       this.host.error(
-        new DatsyncError(
-          code === CloseCode.ProtocolVersion ? ErrorCode.ProtocolVersion : ErrorCode.ReplicaReused,
-          `the server closed the connection for good (${code})`,
-        ),
+        error ??
+          new DatsyncError(
+            code === CloseCode.ProtocolVersion ? ErrorCode.ProtocolVersion : ErrorCode.ReplicaReused,
+            `the server closed the connection for good (${code})`,
+          ),
       );
       return;
     }
@@ -379,11 +383,7 @@ export class SyncConnection {
             records.push({ position: entry.position, tx: entry.tx });
             continue;
           }
-          const tx = this.host.ownTransaction(entry.own);
-          if (tx === undefined)
-            throw new DatsyncError(ErrorCode.Internal, 'the server acknowledged a transaction this replica does not hold', {
-              tx: entry.own,
-            });
+          const tx = this.ownRecord(entry.own, entry.digest);
           // What the server lets this replica keep of its own transaction (all of it, unless filtered).
           const hidden = new Set(entry.hidden ?? []);
           records.push({
@@ -402,6 +402,10 @@ export class SyncConnection {
         // A refusal for now (the server's storage failed, it is shutting down, a rate limit) decides
         // nothing: the write stays pending, and goes again after a backoff.
         const error = new DatsyncError(message.error.code, message.error.message);
+        if (error.code === ErrorCode.ReplicaReused && this.host.ownTransaction(message.txId)?.replica === this.host.replicaId) {
+          // Another copy of this replica used the id first: the write stays pending, and this replica stops (see `ownRecord`).
+          throw new DatsyncError(ErrorCode.ReplicaReused, message.error.message, { tx: message.txId });
+        }
         if (error.retry) {
           this.host.error(error);
           this.resendLater(socket, message.txId);
@@ -463,6 +467,25 @@ export class SyncConnection {
     }
   }
 
+  /**
+   * Our transaction the server acknowledged by id, checked against the
+   * fingerprint it sent. Another transaction under that id, or none, means
+   * another copy of this replica (a restored backup, copied storage) issued
+   * the same counters: taken as ours, the acknowledgement would show our write
+   * as confirmed while the server and every other replica hold the other one.
+   * Nothing of the batch is applied; the replica stops syncing with
+   * `replica-reused`, its writes kept pending (see docs/client.md).
+   */
+  private ownRecord(id: TxId, digest: number): Transaction {
+    const tx = this.host.ownTransaction(id);
+    if (tx !== undefined && transactionDigest(tx) === digest) return tx;
+    throw new DatsyncError(
+      ErrorCode.ReplicaReused,
+      'the server holds another transaction under an id this replica issued: its storage was restored or copied; start a new replica',
+      { tx: id },
+    );
+  }
+
   private async welcome(socket: SocketLike, message: Extract<ServerMessage, { type: 'welcome' }>): Promise<void> {
     this.frameLimits = { ...DEFAULT_LIMITS, ...message.limits };
     if (this.host.logId !== message.logId) await this.host.adoptLog(message.logId);
@@ -475,8 +498,14 @@ export class SyncConnection {
     this.decided = message.decided;
     this.head = message.head;
     this.setStatus(this.host.serverPosition >= message.head ? 'live' : 'catching-up');
-    // What the server has not decided goes now; what it decided comes back in the catch-up.
-    this.push(this.host.outbox().filter((tx) => tx.counter > this.decided));
+    // What the server has not decided goes now; what it decided comes back in the catch-up. Unless some of
+    // ours are among what it decided: then nothing goes before the catch-up has shown them to be ours (a copy
+    // of this replica may have issued those ids; see `ownRecord`), nor before they go again (see `becameLive`).
+    const outbox = this.host.outbox();
+    const replica = this.host.replicaId;
+    if (!outbox.some((tx) => tx.replica === replica && tx.counter <= this.decided)) {
+      this.push(outbox.filter((tx) => tx.counter > this.decided));
+    }
     // Scopes changed while the hello was on its way go now, before anything else is decided for them.
     if (this.host.scopes() !== this.declaredScopes) this.sendScopes(this.host.scopes());
     if (this.current === 'live') this.becameLive(socket);
@@ -486,8 +515,10 @@ export class SyncConnection {
     this.setStatus('live');
     if (this.pushedAfterLive || socket !== this.socket) return;
     this.pushedAfterLive = true;
-    // Still pending though decided: its rejection was lost. Sending it again brings the answer back.
-    this.push(this.host.outbox().filter((tx) => lastCounter(tx) <= this.decided));
+    // Still pending though decided: its rejection was lost. Sending it again brings the answer back
+    // (the server compares it with what it decided under that id), ahead of anything held back at welcome.
+    const outbox = this.host.outbox();
+    this.push([...outbox.filter((tx) => lastCounter(tx) <= this.decided), ...outbox.filter((tx) => lastCounter(tx) > this.decided)]);
   }
 
   /** Sends `txId` again after a growing delay (with everything else the server refused for now meanwhile). */

@@ -35,6 +35,7 @@ import {
   encodeState,
   lastCounter,
   ReplicaState,
+  sameTransaction,
   TentativeState,
   transactionId,
 } from '../../crdt/index.js';
@@ -81,6 +82,8 @@ interface Submitted<Identity> {
   readonly identity: Identity;
   readonly tx: Transaction;
   readonly resolve: (outcome: Outcome) => void;
+  /** Who sent it (a connection): once one of its transactions reused a replica's id, its later ones of that replica are refused too. */
+  readonly source: object | undefined;
   /** Its group's commit broke off with the outcome unknown: it is decided again once the log can be read. */
   uncertain?: boolean;
 }
@@ -90,6 +93,14 @@ type Decision<Identity> = { readonly item: Submitted<Identity>; readonly txId: T
   | { readonly record: LogRecord; readonly changes: readonly DatomChange[] }
   | { readonly ops: number; readonly error: ErrorData }
 );
+
+/** What the log holds under a transaction id: the answer given before, and the transaction it was given for. */
+interface Known {
+  readonly outcome: Outcome;
+  /** The accepted transaction; for a refusal, how many ops it held. */
+  readonly tx?: Transaction;
+  readonly ops?: number;
+}
 
 /** The most transactions decided before their group is committed. */
 const GROUP_LIMIT = 256;
@@ -114,6 +125,8 @@ export class ServerLog<Identity> {
   private readonly waiting: Array<Decision<Identity>> = [];
   /** Duplicates of a transaction decided in this group, answered with it. */
   private readonly inFlight = new Map<TxId, Array<Submitted<Identity>>>();
+  /** Per source, the replicas it reused an id of (see `Submitted.source`). */
+  private readonly reusing = new WeakMap<object, Set<ReplicaId>>();
   /** Another node appended (or may have): read the log before long. */
   private behind = false;
   private running: Promise<void> | undefined;
@@ -187,11 +200,11 @@ export class ServerLog<Identity> {
     return this.replicas.decided(replica);
   }
 
-  /** Decides a transaction; resolves once the decision is durable. */
-  submit(identity: Identity, tx: Transaction): Promise<Outcome> {
+  /** Decides a transaction sent by `source` (a connection); resolves once the decision is durable. */
+  submit(identity: Identity, tx: Transaction, source?: object): Promise<Outcome> {
     if (this.closed) return Promise.resolve({ accepted: false, error: unavailable('the server is shutting down') });
     return new Promise<Outcome>((resolve) => {
-      this.queue.push({ identity, tx, resolve });
+      this.queue.push({ identity, tx, resolve, source });
       this.kick();
     });
   }
@@ -243,7 +256,7 @@ export class ServerLog<Identity> {
       }
       const group = [...this.uncertain.splice(0), ...this.queue.splice(0, GROUP_LIMIT)];
       let turn: AppendTurn | undefined;
-      let known: Map<TxId, Outcome>;
+      let known: Map<TxId, Known>;
       try {
         turn = await this.awaitTurn();
         await this.catchUp(turn.head, turn.records);
@@ -296,44 +309,50 @@ export class ServerLog<Identity> {
   }
 
   /** What the log already says of the group's transactions, looked up together (one round trip on a shared log). */
-  private async lookUp(group: ReadonlyArray<Submitted<Identity>>): Promise<Map<TxId, Outcome>> {
+  private async lookUp(group: ReadonlyArray<Submitted<Identity>>): Promise<Map<TxId, Known>> {
     const ids = [...new Set(group.map((item) => transactionId(item.tx)))];
     const [found, refused] = await Promise.all([
       Promise.all(ids.map((id) => this.storage.findTransaction(id))),
       Promise.all(ids.map((id) => this.storage.rejection(id))),
     ]);
-    const known = new Map<TxId, Outcome>();
+    const known = new Map<TxId, Known>();
     ids.forEach((id, i) => {
       const record = found[i];
       const rejection = refused[i];
-      if (record !== undefined) known.set(id, { accepted: true, position: record.position });
+      if (record !== undefined) known.set(id, { outcome: { accepted: true, position: record.position }, tx: record.tx });
       else if (rejection !== undefined)
-        known.set(id, { accepted: false, error: { code: asCode(rejection.code), message: rejection.message } });
+        known.set(id, {
+          outcome: { accepted: false, error: { code: asCode(rejection.code), message: rejection.message } },
+          ops: rejection.ops ?? 1,
+        });
     });
     return known;
   }
 
-  private async decide(item: Submitted<Identity>, known: Outcome | undefined): Promise<void> {
+  private async decide(item: Submitted<Identity>, known: Known | undefined): Promise<void> {
     const { identity, tx, resolve } = item;
     const txId = transactionId(tx);
     const duplicates = this.inFlight.get(txId);
     if (duplicates !== undefined) {
-      duplicates.push(item);
+      const first = this.waiting.find((d) => d.txId === txId);
+      if (first === undefined || sameTransaction(first.item.tx, tx)) duplicates.push(item);
+      else resolve(reused(item, this.reusing, 'another transaction with this id is being decided'));
+      return;
+    if (item.source !== undefined && this.reusing.get(item.source)?.has(tx.replica) === true) {
+      // It may build on the reused one (its entities, named after the reused dots): it is not judged alone.
+      resolve(reused(item, this.reusing, 'an earlier transaction of this replica on this connection reused a decided id'));
       return;
     }
+    }
     if (known !== undefined) {
-      resolve(known);
+      // A resend is the same transaction; another one under a decided id comes from a copy of the replica (a restored backup).
+      const same = known.tx === undefined ? known.ops === tx.ops.length : sameTransaction(known.tx, tx);
+      resolve(same ? known.outcome : reused(item, this.reusing, 'the server holds another transaction with this id'));
       return;
     }
     const decidedUpTo = await this.replicas.known(tx.replica);
     if (tx.counter <= decidedUpTo) {
-      resolve({
-        accepted: false,
-        error: {
-          code: ErrorCode.ReplicaReused,
-          message: 'this replica already had later transactions decided: its counter went backwards',
-        },
-      });
+      resolve(reused(item, this.reusing, 'this replica already had later transactions decided: its counter went backwards'));
       return;
     }
     const verdict = await judge(this.judged, identity, tx, txId);
@@ -469,6 +488,20 @@ function unavailable(message: string, code: ErrorData['code'] = ErrorCode.Unavai
 /** What a client is told when its transaction could not be stored: retryable, and why. */
 function storageError(cause: unknown): ErrorData {
   return unavailable(
+/**
+ * Refuses a transaction whose id the replica already used for another (its
+ * storage was restored or copied), and marks its source, whose later
+ * transactions of that replica go the same way: nothing of the copy's is applied.
+ */
+function reused<Identity>(item: Submitted<Identity>, reusing: WeakMap<object, Set<ReplicaId>>, why: string): Outcome {
+  if (item.source !== undefined) {
+    const replicas = reusing.get(item.source) ?? new Set<ReplicaId>();
+    replicas.add(item.tx.replica);
+    reusing.set(item.source, replicas);
+  }
+  return { accepted: false, error: { code: ErrorCode.ReplicaReused, message: `${why}; start a new replica` } };
+}
+
     cause instanceof DatsyncError
       ? `the server could not store the transaction: ${cause.message}`
       : 'the server could not store the transaction',

@@ -68,7 +68,7 @@ export type RecordOut =
 /** A record entry as the protocol carries it. */
 export type RecordEntryOut =
   | { readonly position: number; readonly tx: Transaction }
-  | { readonly position: number; readonly own: TxId; readonly hidden?: readonly number[] };
+  | { readonly position: number; readonly own: TxId; readonly digest: number; readonly hidden?: readonly number[] };
 
 export interface GroupOut {
   readonly records: readonly RecordOut[];
@@ -172,7 +172,7 @@ export class Visibility {
       if (own === undefined) return [entry];
       this.ownTransactions.delete(entry.own);
       const hidden = own.ops.filter((op) => !this.holds(op.entity, op.attribute)).map((op) => op.offset);
-      return [{ position: entry.position, own: entry.own, hidden }];
+      return [{ position: entry.position, own: entry.own, digest: entry.digest, hidden }];
     }
     const ops = entry.tx.ops.filter((op) => this.holds(op.entity, op.attribute));
     if (ops.length === 0) return [];

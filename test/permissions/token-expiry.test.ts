@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Transaction } from '../../crdt/index.js';
-import { decodeRegisters, liveOf, transactionId } from '../../crdt/index.js';
+import { decodeRegisters, liveOf, transactionDigest, transactionId } from '../../crdt/index.js';
 import type { Client } from '../../src/client/client.js';
 import { createClient } from '../../src/client/client.js';
 import { signToken, tokenAuthenticator } from '../../src/server/tokens.js';
@@ -74,7 +74,7 @@ describe('an expired token', () => {
       if ('batch' in message) carol.send({ type: 'credit', batch: message.batch });
     }
     expect(received).toContain('bob writes');
-    expect(ownEntry).toEqual({ position: 2, own: transactionId(write), hidden: [] });
+    expect(ownEntry).toEqual({ position: 2, own: transactionId(write), digest: transactionDigest(write), hidden: [] });
     expect(server.head).toBe(2);
 
     carol.close();

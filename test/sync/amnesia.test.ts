@@ -9,9 +9,13 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DatsyncError } from '../../crdt/index.js';
+import type { Transaction } from '../../crdt/index.js';
+import { DatsyncError, transactionId } from '../../crdt/index.js';
 import { SqliteStorage } from '../../storage/sqlite.js';
 import { client, goOnline, startServer, statusBecomes, view } from './harness.js';
+import { hello, rawConnect, untilPong } from './raw.js';
+
+const titles = '[:find [?t ...] :where [_ "task/title" ?t]]';
 
 const dir = mkdtempSync(join(tmpdir(), 'datsync-amnesia-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -71,6 +75,88 @@ describe('a client that lost or rewound its storage', () => {
     expect(server.head).toBe(2);
     expect(view(reader)).toHaveLength(4); // two titles and two datsync/id datoms
     await Promise.all([restored.close(), reader.close()]);
+    await server.close();
+  });
+
+  it('restored, then written to offline under a decided id: the server answers with replica-reused, not "accepted", and nothing diverges', async () => {
+    const server = await startServer();
+    const path = join(dir, 'reuse.sqlite');
+    const copy = join(dir, 'reuse-copy.sqlite');
+    const writer = await client(server.url, { storage: new SqliteStorage(path) });
+    await writer.transact([{ 'task/title': 'first' }]);
+    await writer.whenSynced();
+    await writer.close();
+    copyFileSync(path, copy); // the backup
+    const again = await client(server.url, { storage: new SqliteStorage(path) });
+    const second = await again.transact([{ 'task/title': 'second' }]);
+    await again.whenSynced();
+    await again.close();
+
+    // The backup comes back and is written to offline: its next id is the one "second" took.
+    const restored = await client(undefined, { storage: new SqliteStorage(copy) });
+    const other = await restored.transact([{ 'task/title': 'other' }]);
+    expect(other.txId).toBe(second.txId);
+    expect(restored.replica.author.issuedUpTo).toBe(again.replica.author.issuedUpTo); // the hello check cannot tell
+    const refused = new Promise<unknown>((resolve) => restored.on('error', resolve));
+    goOnline(restored, server.url);
+    const error = await refused;
+    expect(error).toBeInstanceOf(DatsyncError);
+    expect((error as DatsyncError).code).toBe('replica-reused');
+    await statusBecomes(restored, 'offline');
+    // Not taken for an acknowledgement of "other": it stays pending, and the replica stops.
+    expect(restored.pendingCount).toBe(1);
+    expect(restored.serverPosition).toBe(1);
+    expect(restored.q<string[]>(titles).sort()).toEqual(['first', 'other']);
+
+    const reader = await client(server.url);
+    await reader.whenSynced();
+    expect(reader.q<string[]>(titles).sort()).toEqual(['first', 'second']);
+    expect(server.head).toBe(2);
+    await Promise.all([restored.close(), reader.close()]);
+    await server.close();
+  });
+
+  it('a push under a decided id with other contents is refused with replica-reused; the same transaction sent again is still "accepted"', async () => {
+    const server = await startServer();
+    const writer = await client(undefined);
+    await writer.transact([{ 'task/title': 'kept' }]);
+    const [tx] = writer.replica.state.pending() as Transaction[];
+    if (tx === undefined) throw new Error('no pending transaction');
+    const raw = await rawConnect(server.url, writer.replicaId);
+    raw.send(hello(writer.replicaId, { issuedUpTo: writer.replica.author.issuedUpTo }));
+    await raw.nextOf('welcome');
+    raw.send({ type: 'push', txs: [tx] });
+    await raw.nextOf('records');
+    raw.send({ type: 'credit', batch: 1 });
+    const forged: Transaction = { ...tx, ops: tx.ops.map((op) => ({ ...op, value: 'forged' })) };
+    const later: Transaction = { ...tx, counter: tx.counter + tx.ops.length };
+    raw.send({ type: 'push', txs: [forged, later] });
+    const reject = await raw.nextOf('reject');
+    expect(reject.txId).toBe(transactionId(tx));
+    expect(reject.error.code).toBe('replica-reused');
+    // A later transaction of the replica on that connection may build on the reused one: refused as well.
+    const next = await raw.nextOf('reject');
+    expect(next.txId).toBe(transactionId(later));
+    expect(next.error.code).toBe('replica-reused');
+    const seen = await untilPong(raw, 1, { credit: true });
+    expect(seen.filter((m) => m.type === 'records' && m.entries.length > 0)).toEqual([]);
+    raw.close();
+    expect(server.head).toBe(1);
+
+    // The server keeps serving, and the genuine transaction is still recognised as accepted.
+    const resend = await rawConnect(server.url, writer.replicaId);
+    resend.send(hello(writer.replicaId, { issuedUpTo: writer.replica.author.issuedUpTo }));
+    const welcome = await resend.nextOf('welcome');
+    expect(welcome.decided).toBe(tx.counter);
+    resend.send({ type: 'push', txs: [tx] });
+    const answer = await untilPong(resend, 2, { credit: true });
+    expect(answer.filter((m) => m.type === 'reject')).toEqual([]);
+    resend.close();
+    const reader = await client(server.url);
+    await reader.whenSynced();
+    expect(reader.q<string[]>(titles)).toEqual(['kept']);
+    expect(server.head).toBe(1);
+    await Promise.all([writer.close(), reader.close()]);
     await server.close();
   });
 });

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Transaction } from '../../crdt/index.js';
-import { transactionId } from '../../crdt/index.js';
+import { transactionDigest, transactionId } from '../../crdt/index.js';
 import { client, goOnline, startServer, statusBecomes, view } from './harness.js';
 import { hello, rawConnect } from './raw.js';
 
@@ -152,7 +152,7 @@ describe('sync', () => {
     first.send({ type: 'push', txs: [tx] });
     first.send({ type: 'push', txs: [tx] });
     const records = await first.nextOf('records');
-    expect(records.entries).toEqual([{ position: 1, own: transactionId(tx), hidden: [] }]);
+    expect(records.entries).toEqual([{ position: 1, own: transactionId(tx), digest: transactionDigest(tx), hidden: [] }]);
     first.close();
     // The acknowledgement was lost: the client sends it again on a new connection.
     const second = await rawConnect(server.url, writer.replicaId);

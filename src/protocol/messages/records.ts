@@ -10,10 +10,15 @@ import type { Decoder, Encoder, ReplicaId, Transaction, TxId } from '../../../cr
 import { decodeTransactions, encodeTransactions, isSafeCounter, txIdOf } from '../../../crdt/index.js';
 import type { ProtocolLimits } from '../limits.js';
 
-/** A record: someone's transaction (possibly filtered), or the client's own by id, with the offsets it may not keep. */
+/**
+ * A record: someone's transaction (possibly filtered), or the client's own by
+ * id, with its fingerprint (`transactionDigest`: a replica restored from a
+ * backup may hold another transaction under the same id) and the offsets it
+ * may not keep.
+ */
 export type RecordEntry =
   | { readonly position: number; readonly tx: Transaction }
-  | { readonly position: number; readonly own: TxId; readonly hidden?: readonly number[] };
+  | { readonly position: number; readonly own: TxId; readonly digest: number; readonly hidden?: readonly number[] };
 
 export interface Records {
   readonly type: 'records';
@@ -69,6 +74,7 @@ export function writeRecords(encoder: Encoder, message: Records): void {
     if ('own' in entry) {
       encoder.uint8(1);
       encoder.varUint(Number(entry.own.slice(entry.own.lastIndexOf(':') + 1)));
+      encoder.varUint(entry.digest);
       const hidden = entry.hidden ?? [];
       encoder.varUint(hidden.length);
       for (const offset of hidden) encoder.varUint(offset);
@@ -87,7 +93,7 @@ export function readRecords(decoder: Decoder, limits: ProtocolLimits, self: Repl
   const through = decoder.varUint();
   const count = decoder.count(2);
   if (count > limits.maxBatchRecords) decoder.fail(`more than ${limits.maxBatchRecords} records in one batch`);
-  const shape: Array<{ position: number; own: number | null; hidden: number[] }> = [];
+  const shape: Array<{ position: number; own: number | null; digest: number; hidden: number[] }> = [];
   let position = 0;
   for (let i = 0; i < count; i++) {
     const delta = decoder.varUint();
@@ -97,17 +103,19 @@ export function readRecords(decoder: Decoder, limits: ProtocolLimits, self: Repl
     if (kind === 1) {
       const counter = decoder.varUint();
       if (!isSafeCounter(counter)) decoder.fail('bad counter');
+      const digest = decoder.varUint();
+      if (digest > 0xffffffff) decoder.fail('bad digest');
       const hiddenCount = decoder.count(1);
       const hidden: number[] = [];
       for (let k = 0; k < hiddenCount; k++) hidden.push(decoder.varUint());
-      shape.push({ position, own: counter, hidden });
-    } else if (kind === 0) shape.push({ position, own: null, hidden: [] });
+      shape.push({ position, own: counter, digest, hidden });
+    } else if (kind === 0) shape.push({ position, own: null, digest: 0, hidden: [] });
     else decoder.fail('unknown record kind');
   }
   const txs = decodeTransactions(decoder.bytes());
   let next = 0;
   const entries: RecordEntry[] = shape.map((item) => {
-    if (item.own !== null) return { position: item.position, own: txIdOf(self, item.own), hidden: item.hidden };
+    if (item.own !== null) return { position: item.position, own: txIdOf(self, item.own), digest: item.digest, hidden: item.hidden };
     const tx = txs[next++];
     if (tx === undefined) return decoder.fail('fewer transactions than records');
     return { position: item.position, tx };
