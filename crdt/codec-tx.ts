@@ -134,6 +134,9 @@ export function encodeTransactions(txs: readonly Transaction[]): Uint8Array {
   return encoder.finish();
 }
 
+/** The `supersedes` of every decoded op that replaces nothing (most of a catch-up): one frozen list, not one each. */
+const NO_DOTS: readonly Dot[] = Object.freeze([]);
+
 /**
  * Decodes a batch. Structure is checked here (`invalid-encoding`); meaning
  * (attributes, value types, dots) is checked by `validateTransaction`.
@@ -162,10 +165,14 @@ export function decodeTransactions(bytes: Uint8Array): Transaction[] {
       let n = flags >> 2;
       if (n === INLINE_SUPERSEDES) n += decoder.count(2);
       const value = (flags & FLAG_VALUE) !== 0 ? readValue(decoder) : undefined;
-      const supersedes: Dot[] = [];
-      for (let k = 0; k < n; k++) {
-        const dotReplica = pick<ReplicaId>(decoder, replicas);
-        supersedes.push({ replica: dotReplica, counter: decoder.varUint() });
+      let supersedes: readonly Dot[] = NO_DOTS;
+      if (n > 0) {
+        const dots: Dot[] = [];
+        for (let k = 0; k < n; k++) {
+          const dotReplica = pick<ReplicaId>(decoder, replicas);
+          dots.push({ replica: dotReplica, counter: decoder.varUint() });
+        }
+        supersedes = dots;
       }
       ops.push({ offset, entity, attribute, kind: (flags & FLAG_RETRACT) !== 0 ? OpKind.Retract : OpKind.Assert, value, supersedes });
     }

@@ -82,23 +82,32 @@ export function validateTransaction(tx: Transaction, specs: AttributeSpecs): voi
   const ops = tx.ops;
   // One op per (entity, attribute) of cardinality one: a second would stand beside the first as a
   // sibling no write rule sees (rules read the projection, which shows one value). Authors never make one.
-  const single = ops.length > 1 ? new Set<string>() : undefined;
+  // Entities seen per attribute (a catch-up checks every op: no key string per op).
+  const single = ops.length > 1 ? new Map<string, Set<string>>() : undefined;
+  // Ops of one entity come in runs: its id is checked once per run.
+  let checkedEntity: string | undefined;
   for (let index = 0; index < ops.length; index++) {
     const op = ops[index] as Op;
-    const where = { op: index };
-    if (typeof op !== 'object' || op === null) fail('op must be an object', where);
-    if (!Number.isSafeInteger(op.offset) || op.offset <= previousOffset) fail('op offsets must strictly increase', where);
+    if (typeof op !== 'object' || op === null) fail('op must be an object', { op: index });
+    if (!Number.isSafeInteger(op.offset) || op.offset <= previousOffset) fail('op offsets must strictly increase', { op: index });
     previousOffset = op.offset;
-    if (!Number.isSafeInteger(tx.counter + op.offset)) fail('op counter overflows', where);
-    if (!isEntityId(op.entity)) fail('op has no valid entity id', where);
+    if (!Number.isSafeInteger(tx.counter + op.offset)) fail('op counter overflows', { op: index });
+    if (checkedEntity === undefined || op.entity !== checkedEntity) {
+      if (!isEntityId(op.entity)) fail('op has no valid entity id', { op: index });
+      checkedEntity = op.entity;
+    }
     const spec = typeof op.attribute === 'string' ? specs.get(op.attribute) : undefined;
     if (spec === undefined) {
-      throw new DatsyncError(ErrorCode.UnknownAttribute, `op ${index} names an attribute outside the schema`, where);
+      throw new DatsyncError(ErrorCode.UnknownAttribute, `op ${index} names an attribute outside the schema`, { op: index });
     }
     if (single !== undefined && spec.cardinality === Cardinality.One) {
-      const key = `${op.entity}\u0000${op.attribute}`;
-      if (single.has(key)) fail(`op ${index} is a second op on one entity and attribute of cardinality one`, where);
-      single.add(key);
+      let entities = single.get(op.attribute);
+      if (entities === undefined) {
+        entities = new Set();
+        single.set(op.attribute, entities);
+      }
+      if (entities.has(op.entity)) fail(`op ${index} is a second op on one entity and attribute of cardinality one`, { op: index });
+      entities.add(op.entity);
     }
     if (op.kind === OpKind.Assert) {
       if (!fitsType(spec.valueType, op.value)) {
@@ -117,13 +126,14 @@ export function validateTransaction(tx: Transaction, specs: AttributeSpecs): voi
         });
       }
     } else {
-      fail(`op ${index} has an unknown kind`, where);
+      fail(`op ${index} has an unknown kind`, { op: index });
     }
-    if (!Array.isArray(op.supersedes)) fail('op supersedes must be a list of dots', where);
+    if (!Array.isArray(op.supersedes)) fail('op supersedes must be a list of dots', { op: index });
     for (const dot of op.supersedes) {
-      if (!isDot(dot)) fail('op supersedes a malformed dot', where);
+      if (!isDot(dot)) fail('op supersedes a malformed dot', { op: index });
       // A transaction's ops are concurrent with each other; none can replace another, or a later one.
-      if (dot.replica === tx.replica && dot.counter >= tx.counter) fail('op supersedes a dot of its own transaction or later', where);
+      if (dot.replica === tx.replica && dot.counter >= tx.counter)
+        fail('op supersedes a dot of its own transaction or later', { op: index });
     }
   }
 }

@@ -159,7 +159,8 @@ function hasValue(live: readonly Version[], value: Value): boolean {
 }
 
 /**
- * Applies one op to a register and appends the visible changes to `out`.
+ * Applies one op to a register and appends the visible changes to `out`
+ * (null: the caller needs none, as when it rebuilds its view from the state).
  * Returns the new slot (undefined when the register became empty).
  * The caller has checked that the op's dot is not yet in `context`.
  */
@@ -169,7 +170,7 @@ export function applyOp(
   stamp: TxStamp,
   spec: AttributeSpec,
   context: DotSet,
-  out: VisibleChange[],
+  out: VisibleChange[] | null,
 ): Slot | undefined {
   const supersedes = op.supersedes;
   // Fast path: overwrite the one live version of a plain cardinality-one register.
@@ -184,13 +185,13 @@ export function applyOp(
     if (refIs(slot, dot.replica, dot.counter)) {
       const next = new Version(stamp, op.offset, op.value as Value);
       if (!valuesEqual(slot.value, next.value)) {
-        out.push({ added: false, value: slot.value }, { added: true, value: next.value });
+        out?.push({ added: false, value: slot.value }, { added: true, value: next.value });
       }
       return next;
     }
   }
   if (slot === undefined && op.kind === Kind.Assert && supersedes.length === 0 && !spec.history) {
-    out.push({ added: true, value: op.value as Value });
+    out?.push({ added: true, value: op.value as Value });
     return new Version(stamp, op.offset, op.value as Value);
   }
   // Fast path: an assert concurrent with the one live version (its author saw nothing here),
@@ -201,11 +202,11 @@ export function applyOp(
     const added = new Version(stamp, op.offset, op.value as Value);
     const differs = !valuesEqual(slot.value, added.value);
     if (spec.cardinality === Cardinality.One) {
-      if (differs && compareRefs(added, slot) > 0) out.push({ added: false, value: slot.value }, { added: true, value: added.value });
-    } else if (differs) out.push({ added: true, value: added.value });
+      if (differs && compareRefs(added, slot) > 0) out?.push({ added: false, value: slot.value }, { added: true, value: added.value });
+    } else if (differs) out?.push({ added: true, value: added.value });
     return new Register([slot, added], null, null);
   }
-  return applyGeneral(toRegister(slot), op, stamp, spec, context, out);
+  return applyGeneral(toRegister(slot), op, stamp, spec, context, out ?? []);
 }
 
 function applyGeneral(reg: Register, op: Op, stamp: TxStamp, spec: AttributeSpec, context: DotSet, out: VisibleChange[]): Slot | undefined {

@@ -80,8 +80,11 @@ export class ReplicaState {
     return out;
   }
 
-  /** As {@link applyTransaction}, appending to `out`. */
-  applyTransactionInto(tx: Transaction, out: DatomChange[]): void {
+  /**
+   * As {@link applyTransaction}, appending to `out`; null when the caller
+   * needs no list (it rebuilds its view from the state).
+   */
+  applyTransactionInto(tx: Transaction, out: DatomChange[] | null): void {
     const ops = tx.ops;
     if (ops.length === 0) return;
     const whole = isWhole(tx);
@@ -106,11 +109,12 @@ export class ReplicaState {
         this.entities.set(op.entity, attrs);
       }
       const mark = scratch.length;
-      const next = applyOp(attrs.get(op.attribute), op, stamp, spec, context, scratch);
+      const next = applyOp(attrs.get(op.attribute), op, stamp, spec, context, out === null ? null : scratch);
       if (next === undefined) {
         attrs.delete(op.attribute);
         if (attrs.size === 0) this.entities.delete(op.entity);
       } else attrs.set(op.attribute, next);
+      if (out === null) continue;
       for (let j = mark; j < scratch.length; j++) {
         const change = scratch[j] as VisibleChange;
         out.push({ entity: op.entity, attribute: op.attribute, value: change.value, added: change.added });
@@ -246,6 +250,15 @@ export class ReplicaState {
 
   attributesOf(entity: EntityId): IterableIterator<[Attr, Slot]> {
     return (this.entities.get(entity) ?? new Map<Attr, Slot>()).entries();
+  }
+
+  /** Every register, entity by entity, as `registers()` yields them but without an array per register. */
+  forEachRegister(visit: (entity: EntityId, attribute: Attr, slot: Slot) => void): void {
+    this.entities.forEach((attrs, entity) => {
+      attrs.forEach((slot, attribute) => {
+        visit(entity, attribute, slot);
+      });
+    });
   }
 
   /** Every register, entity by entity. */

@@ -206,9 +206,24 @@ export class TentativeState implements ObservedView {
    * coming back (which confirms it). Duplicates are ignored.
    */
   applyConfirmed(tx: Transaction): DatomChange[] {
-    const id = transactionId(tx);
-    if (this.pendingById.has(id)) return this.confirm(id, tx);
     const out: DatomChange[] = [];
+    this.applyConfirmedInto(tx, out);
+    return out;
+  }
+
+  /** As {@link applyConfirmed}, appending to `out`; null when the caller needs no list (it rebuilds its view from the state). */
+  applyConfirmedInto(tx: Transaction, out: DatomChange[] | null): void {
+    const id = transactionId(tx);
+    if (this.pendingById.has(id)) {
+      const changes = this.confirm(id, tx);
+      if (out !== null) for (const change of changes) out.push(change);
+      return;
+    }
+    // Nothing tentative: every register is the confirmed one (the case of a catch-up).
+    if (this.overlay.size === 0) {
+      this.confirmed.applyTransactionInto(tx, out);
+      return;
+    }
     const stamp = new TxStamp(tx.replica, tx.counter, tx.hlc);
     const context = this.confirmed.context;
     // Registers under the overlay take the op too, so they stay "confirmed plus tentative".
@@ -219,14 +234,18 @@ export class TentativeState implements ObservedView {
       if (entry === undefined || context.has(tx.replica, tx.counter + op.offset)) continue;
       const scratch: VisibleChange[] = [];
       entry.slot = this.applyToSlot(entry.slot, tx, i, stamp, scratch);
+      if (out === null) continue;
       for (const change of scratch) out.push({ entity: op.entity, attribute: op.attribute, value: change.value, added: change.added });
+    }
+    if (out === null) {
+      this.confirmed.applyTransactionInto(tx, null);
+      return;
     }
     const underlying: DatomChange[] = [];
     this.confirmed.applyTransactionInto(tx, underlying);
     for (const change of underlying) {
       if (this.overlay.get(change.entity)?.has(change.attribute) !== true) out.push(change);
     }
-    return out;
   }
 
   /**
@@ -236,7 +255,7 @@ export class TentativeState implements ObservedView {
    */
   confirm(id: TxId, applied?: Transaction): DatomChange[] {
     const tx = this.takePending(id);
-    this.confirmed.applyTransactionInto(applied ?? tx, []);
+    this.confirmed.applyTransactionInto(applied ?? tx, null);
     const out: DatomChange[] = [];
     for (const op of tx.ops) {
       const entry = this.overlay.get(op.entity)?.get(op.attribute);
@@ -347,12 +366,9 @@ export class TentativeState implements ObservedView {
       if (slot instanceof Version) visit(entity, attribute, slot.value);
       else for (const value of visibleValues(slot, confirmed.spec(attribute))) visit(entity, attribute, value);
     };
-    for (const entity of confirmed.entityIds()) {
-      const shadowed = overlay.get(entity);
-      for (const [attribute, slot] of confirmed.attributesOf(entity)) {
-        if (shadowed?.has(attribute) !== true) visitSlot(entity, attribute, slot);
-      }
-    }
+    confirmed.forEachRegister((entity, attribute, slot) => {
+      if (overlay.size === 0 || overlay.get(entity)?.has(attribute) !== true) visitSlot(entity, attribute, slot);
+    });
     for (const [entity, attrs] of overlay) {
       for (const [attribute, entry] of attrs) if (entry.slot !== undefined) visitSlot(entity, attribute, entry.slot);
     }
