@@ -222,8 +222,13 @@ export class Replica {
   /** Applies transactions the authority sent (others', or ours coming back). */
   applyRemote(txs: readonly Transaction[]): ProjectionReport {
     // Checked whole before any is applied: a bad one must not leave the state and the projection apart.
-    for (const tx of txs) validateTransaction(tx, this.schema.specs);
-    const changes: DatomChange[] = [];
+    let ops = 0;
+    for (const tx of txs) {
+      validateTransaction(tx, this.schema.specs);
+      ops += tx.ops.length;
+    }
+    // A batch this large rebuilds the projection from the state (see `publish`): a list of its changes would go unread.
+    const changes: DatomChange[] | null = ops > REBUILD_ABOVE ? null : [];
     for (const tx of txs) {
       if (
         tx.replica === this.author.replica &&
@@ -234,9 +239,9 @@ export class Replica {
       }
       this.author.clock.adopt(tx.hlc);
       this.noteTime(tx);
-      for (const change of this.tentative.applyConfirmed(tx)) changes.push(change);
+      this.tentative.applyConfirmedInto(tx, changes);
     }
-    return this.publish(changes);
+    return changes === null ? this.rebuild() : this.publish(changes);
   }
 
   /** Shows transactions another tab of this app wrote and has not had confirmed yet. */

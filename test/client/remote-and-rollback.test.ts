@@ -159,6 +159,54 @@ describe('applyRemote', () => {
     a.replica.applyRemote(b.replica.state.pending());
     expect(attrs(a, tempEid(r, 'x'))).toEqual({ 'person/name': 'from B', 'person/age': 2 });
   });
+
+  it('a batch large enough to rebuild the projection shows what the same transactions show applied one by one', async () => {
+    const clock = new ManualClock();
+    const writer = await newClient({ clock, replicaByte: 1 });
+    const ids: string[] = [];
+    // 300 transactions create 3,000 people, 200 more rename, re-age, tag and untag some of them: over 20,000 ops.
+    for (let t = 0; t < 300; t++) {
+      clock.advance(1);
+      const people = Array.from({ length: 10 }, (_, i) => ({
+        ':db/id': `p${i}`,
+        'person/name': `n${t}.${i}`,
+        'person/age': t,
+        'person/tags': [`t${i % 3}`, `u${t % 5}`],
+        ...(ids.length > 0 ? { 'person/friend': ['datsync/id', ids[(t * 7 + i) % ids.length]] } : {}),
+      }));
+      const report = await writer.transact(people);
+      for (let i = 0; i < 10; i++) ids.push(tempId(report, `p${i}`));
+    }
+    for (let t = 0; t < 200; t++) {
+      clock.advance(1);
+      const txData = Array.from({ length: 10 }, (_, i) => {
+        const who = ['datsync/id', ids[(t * 13 + i * 17) % ids.length]];
+        return [
+          [':db/add', who, 'person/name', `renamed ${t}.${i}`],
+          [':db/add', who, 'person/age', 1000 + t],
+          [':db/add', who, 'person/tags', `v${t % 4}`],
+          [':db/retract', who, 'person/tags', `t${i % 3}`],
+        ];
+      }).flat();
+      await writer.transact(txData as never);
+    }
+    const txs = writer.replica.state.pending();
+    expect(txs.reduce((n, tx) => n + tx.ops.length, 0)).toBeGreaterThan(20_000);
+
+    const bulk = await newClient({ clock, replicaByte: 2 });
+    const own = await bulk.transact([{ ':db/id': 'me', 'person/name': 'pending here', 'person/tags': ['mine'] }]);
+    const seen: unknown[] = [];
+    bulk.subscribe('[:find (count ?e) . :where [?e "person/age" _]]', [], (result) => seen.push(result));
+    bulk.replica.applyRemote(txs);
+    const oneByOne = await newClient({ clock, replicaByte: 3 });
+    for (const tx of txs) oneByOne.replica.applyRemote([tx]);
+
+    expect(projectionTriples(bulk)).toEqual(stateTriples(bulk));
+    const mine = tempId(own, 'me');
+    expect(projectionTriples(bulk).filter((row) => !row.startsWith(`${mine} `))).toEqual(projectionTriples(oneByOne));
+    expect(attrs(bulk, tempEid(own, 'me'))).toEqual({ 'person/name': 'pending here', 'person/tags': ['mine'] });
+    expect(seen.at(-1)).toBe(3000);
+  });
 });
 
 describe('confirm', () => {
