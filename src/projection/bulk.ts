@@ -197,24 +197,21 @@ function build(rows: DatomBuffer, schema: DataScriptSchema): Db | undefined {
     return byValue !== 0 ? byValue : txOf(i) - txOf(j);
   };
 
-  // EAVT: a counting sort by eid (eids are dense), then each entity's few datoms in place.
-  const eavt = new Int32Array(n);
+  // EAVT: stable counting sorts by attribute rank, then by eid (eids are dense), give (eid, attribute)
+  // order; only datoms sharing both (a cardinality-many attribute) then need their values compared.
+  let eavt: Int32Array;
   if (maxE <= 4 * n + 1024) {
-    const starts = new Int32Array(maxE + 2);
-    for (let i = 0; i < n; i++) {
-      const at = (eids[i] as number) + 1;
-      starts[at] = (starts[at] as number) + 1;
+    const byRank = countingSort(undefined, n, names.length, (i) => rankOf[i] as number);
+    eavt = countingSort(byRank, n, maxE + 1, (i) => eids[i] as number);
+    for (let p = 0; p < n; ) {
+      const first = eavt[p] as number;
+      let q = p + 1;
+      while (q < n && eids[eavt[q] as number] === eids[first] && rankOf[eavt[q] as number] === rankOf[first]) q++;
+      sortRange(eavt, p, q, compareWithin);
+      p = q;
     }
-    for (let e = 1; e <= maxE + 1; e++) starts[e] = (starts[e] as number) + (starts[e - 1] as number);
-    const next = starts.slice();
-    for (let i = 0; i < n; i++) {
-      const e = eids[i] as number;
-      const at = next[e] as number;
-      eavt[at] = i;
-      next[e] = at + 1;
-    }
-    for (let e = 1; e <= maxE; e++) sortRange(eavt, starts[e] as number, starts[e + 1] as number, compareWithin);
   } else {
+    eavt = new Int32Array(n);
     for (let i = 0; i < n; i++) eavt[i] = i;
     const sorted = Array.from(eavt).sort((i, j) => (eids[i] as number) - (eids[j] as number) || compareWithin(i, j));
     eavt.set(sorted);
@@ -278,6 +275,25 @@ function build(rows: DatomBuffer, schema: DataScriptSchema): Db | undefined {
   const db = fromSerializable(form);
   if (hasDates) restoreDates(db, rows, eavt, aevt, rankStarts, byName, names, kindsOf);
   return db;
+}
+
+/** The datoms `order` lists (all `n` of them, in index order, when undefined), stably sorted by an integer key below `keys`. */
+function countingSort(order: Int32Array | undefined, n: number, keys: number, keyOf: (i: number) => number): Int32Array {
+  const starts = new Int32Array(keys + 1);
+  for (let i = 0; i < n; i++) {
+    const at = keyOf(i) + 1;
+    starts[at] = (starts[at] as number) + 1;
+  }
+  for (let k = 1; k <= keys; k++) starts[k] = (starts[k] as number) + (starts[k - 1] as number);
+  const sorted = new Int32Array(n);
+  for (let p = 0; p < n; p++) {
+    const i = order === undefined ? p : (order[p] as number);
+    const key = keyOf(i);
+    const at = starts[key] as number;
+    sorted[at] = i;
+    starts[key] = at + 1;
+  }
+  return sorted;
 }
 
 /** Sorts `order[from..to)` by `compare`: insertion sort for the few datoms of one entity. */
