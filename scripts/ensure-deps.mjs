@@ -2,8 +2,8 @@
 /**
  * Makes `npm start` and `npm test` work on a fresh clone: installs the npm
  * packages from the lock file when they are missing or older than it, and
- * (with `--system`, for the tests) Debian's Chromium and PostgreSQL when
- * they are missing and apt-get can install them. Uses only Node built-ins, because it runs before
+ * (with `--system`, for the tests) Debian's Chromium, PostgreSQL and nginx
+ * when they are missing and apt-get can install them. Uses only Node built-ins, because it runs before
  * anything is installed.
  */
 import { spawnSync } from 'node:child_process';
@@ -34,11 +34,12 @@ function havePostgres() {
   return existsSync(base) && readdirSync(base).some((version) => existsSync(join(base, version, 'bin', 'initdb')));
 }
 
-// The browser tests drive Debian's Chromium; the multi-node tests start a throwaway PostgreSQL server.
+// The browser tests drive Debian's Chromium; the multi-node tests start a throwaway PostgreSQL server; the deployment example runs behind nginx.
 const missing = [];
 if (process.argv.includes('--system')) {
   if (!have('chromium')) missing.push('chromium');
   if (!havePostgres()) missing.push('postgresql');
+  if (!have('nginx')) missing.push('nginx');
 }
 if (missing.length > 0 && have('apt-get')) {
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
