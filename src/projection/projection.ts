@@ -31,14 +31,23 @@ export interface ProjectedDatom {
   readonly added: boolean;
 }
 
-export interface ProjectionReport {
-  readonly dbBefore: Db;
-  readonly dbAfter: Db;
+interface Changed {
   readonly datoms: readonly ProjectedDatom[];
   /** Attributes whose visible datoms changed. */
   readonly attributes: ReadonlySet<Attr>;
   /** Entities whose visible datoms changed. */
   readonly entities: ReadonlySet<Eid>;
+}
+
+export interface ProjectionReport extends Changed {
+  readonly dbBefore: Db;
+  readonly dbAfter: Db;
+}
+
+/** What staged changes changed; the databases before and after them are `at(before)` and `at(after)`. */
+export interface StagedChanges extends Changed {
+  readonly before: number;
+  readonly after: number;
 }
 
 export { bulkDb } from './bulk.js';
@@ -57,6 +66,10 @@ export class Projection {
   /** Datoms shown per entity: its `datsync/id` datom exists while this is above zero. */
   private readonly shown = new Map<EntityId, number>();
   private readonly unique = new UniqueArbiter();
+  /** Ops `stage` took and DataScript has not yet transacted: the next read transacts them, in order. */
+  private pending: TxOp[] = [];
+  /** Ops transacted since this projection began: with `pending`, what marks count. */
+  private transacted = 0;
 
   constructor(schema: Schema) {
     this.schema = schema;
@@ -64,6 +77,33 @@ export class Projection {
   }
 
   get db(): Db {
+    return this.flush();
+  }
+
+  /** Transacts whatever is staged (see `stage`); the database as it now stands. */
+  flush(): Db {
+    return this.at(this.mark);
+  }
+
+  /** Ops staged so far: where a database `at` can be asked for. */
+  get mark(): number {
+    return this.transacted + this.pending.length;
+  }
+
+  /**
+   * The database once the ops staged up to `mark` are applied. It
+   * transacts the staged ops up to there in one DataScript transaction (which
+   * takes them in order, as one at a time would), so a mark already passed
+   * cannot be had again.
+   */
+  at(mark: number): Db {
+    const count = mark - this.transacted;
+    if (count < 0 || count > this.pending.length) throw new Error('projection: that database is no longer at hand');
+    if (count > 0) {
+      const ops = this.pending.splice(0, count);
+      this.transacted = mark;
+      this.current = dbWith(this.current, ops);
+    }
     return this.current;
   }
 
@@ -109,9 +149,22 @@ export class Projection {
 
   /** Applies visible changes to the database; returns what changed. */
   apply(changes: readonly DatomChange[]): ProjectionReport {
-    const dbBefore = this.current;
+    const dbBefore = this.db;
+    const { datoms, attributes, entities } = this.stage(changes);
+    return { dbBefore, dbAfter: this.db, datoms, attributes, entities };
+  }
+
+  /**
+   * Takes visible changes without transacting them yet: the bookkeeping
+   * (eids, unique values, what changed) is done now, the DataScript
+   * transaction when a database is next read, together with whatever else
+   * was staged by then. A server deciding a group of transactions that no
+   * write rule reads the database of pays one DataScript transaction for the
+   * group, and pays it after the group is committed.
+   */
+  stage(changes: readonly DatomChange[]): StagedChanges {
+    const before = this.mark;
     const ops: Array<TxOp | null> = [];
-    let dropped = 0;
     /**
      * Where the retraction of a cardinality-one datom sits in `ops`, by eid
      * and attribute: when the same attribute of the same entity is then
@@ -136,7 +189,6 @@ export class Projection {
           const at = byAttribute?.get(def.name);
           if (at !== undefined) {
             ops[at] = null;
-            dropped++;
             byAttribute?.delete(def.name);
           }
         }
@@ -179,14 +231,15 @@ export class Projection {
       if (shift.retract !== undefined) emit(shift.retract, def, change.value, false);
       if (shift.add !== undefined) emit(shift.add, def, change.value, true);
     }
-    if (ops.length > 0) {
-      this.current = dbWith(this.current, dropped === 0 ? (ops as TxOp[]) : ops.filter((op): op is TxOp => op !== null));
-    }
-    return { dbBefore, dbAfter: this.current, datoms, attributes, entities };
+    for (const op of ops) if (op !== null) this.pending.push(op);
+    return { before, after: this.mark, datoms, attributes, entities };
   }
 
   /** Rebuilds the whole database from visible datoms in one pass. */
   rebuild(visible: Iterable<readonly [EntityId, Attr, Value]> | VisibleDatoms): Db {
+    // What was staged is in `visible` too.
+    this.transacted = this.mark;
+    this.pending = [];
     this.shown.clear();
     this.unique.clear();
     const datoms = new DatomBuffer();

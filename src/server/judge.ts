@@ -11,7 +11,7 @@
 import type { DatomChange, ErrorData, Hlc, Transaction, TxId } from '../../crdt/index.js';
 import { DatsyncError, ErrorCode, hlcWallMs, type TentativeState, validateTransaction } from '../../crdt/index.js';
 import type { Db } from '../datascript/index.js';
-import type { ProjectedDatom, Projection } from '../projection/projection.js';
+import type { ProjectedDatom, Projection, StagedChanges } from '../projection/projection.js';
 import type { Schema } from '../schema.js';
 
 /** What a write check sees: the transaction, as ops and as the datoms it changes. */
@@ -59,11 +59,11 @@ export async function judge<Identity>(
       error: { code: ErrorCode.ClockDrift, message: 'the transaction is stamped too far in the future: check this device\u2019s clock' },
     };
   }
-  const dbBefore = on.projection.db;
   const changes = on.state.addTentative(tx);
-  const report = on.projection.apply(changes);
+  // Staged, not transacted: a check that never reads the databases costs no DataScript transaction (see `Projection.stage`).
+  const staged = on.projection.stage(changes);
   const undo = (): void => {
-    on.projection.apply(on.state.reject(txId));
+    on.projection.stage(on.state.reject(txId));
   };
   const conflict = uniqueConflict(on, changes);
   if (conflict !== null) {
@@ -74,7 +74,7 @@ export async function judge<Identity>(
   }
   let verdict: boolean | string;
   try {
-    verdict = await on.canWrite({ identity, tx, txId, datoms: report.datoms, dbBefore, dbAfter: report.dbAfter });
+    verdict = await on.canWrite(request(on.projection, identity, tx, txId, staged));
   } catch (error) {
     undo();
     on.onError(error);
@@ -86,6 +86,40 @@ export async function judge<Identity>(
     return { error: { code: ErrorCode.Forbidden, message } };
   }
   return { changes };
+}
+
+/**
+ * The request a write check gets, its databases made when first read: the
+ * one before is made first, so both can be read in either order. Read after
+ * the check has returned, they may no longer be at hand.
+ */
+function request<Identity>(
+  projection: Projection,
+  identity: Identity,
+  tx: Transaction,
+  txId: TxId,
+  staged: StagedChanges,
+): WriteRequest<Identity> {
+  let dbBefore: Db | undefined;
+  let dbAfter: Db | undefined;
+  const before = (): Db => {
+    dbBefore ??= projection.at(staged.before);
+    return dbBefore;
+  };
+  return {
+    identity,
+    tx,
+    txId,
+    datoms: staged.datoms,
+    get dbBefore() {
+      return before();
+    },
+    get dbAfter() {
+      before();
+      dbAfter ??= projection.at(staged.after);
+      return dbAfter;
+    },
+  };
 }
 
 /** The first unique attribute one of `changes` gave a value that another entity also holds. */

@@ -233,11 +233,15 @@ export class ServerLog<Identity> {
 
   private kick(): void {
     if (this.running !== undefined) return;
-    this.running = this.run().finally(() => {
-      this.running = undefined;
-      // Whatever arrived as the loop was ending.
-      if (this.queue.length > 0 || this.behind) this.kick();
-    });
+    // Group commit: whatever else arrives in this turn of the event loop (other sockets' pushes read
+    // with this one; on SQLite, whose commits block, all that came in during the last one) joins the group.
+    this.running = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.run())
+      .finally(() => {
+        this.running = undefined;
+        // Whatever arrived as the loop was ending.
+        if (this.queue.length > 0 || this.behind) this.kick();
+      });
   }
 
   /**
@@ -332,17 +336,17 @@ export class ServerLog<Identity> {
   private async decide(item: Submitted<Identity>, known: Known | undefined): Promise<void> {
     const { identity, tx, resolve } = item;
     const txId = transactionId(tx);
+    if (item.source !== undefined && this.reusing.get(item.source)?.has(tx.replica) === true) {
+      // It may build on the reused one (its entities, named after the reused dots): it is not judged alone.
+      resolve(reused(item, this.reusing, 'an earlier transaction of this replica on this connection reused a decided id'));
+      return;
+    }
     const duplicates = this.inFlight.get(txId);
     if (duplicates !== undefined) {
       const first = this.waiting.find((d) => d.txId === txId);
       if (first === undefined || sameTransaction(first.item.tx, tx)) duplicates.push(item);
       else resolve(reused(item, this.reusing, 'another transaction with this id is being decided'));
       return;
-    if (item.source !== undefined && this.reusing.get(item.source)?.has(tx.replica) === true) {
-      // It may build on the reused one (its entities, named after the reused dots): it is not judged alone.
-      resolve(reused(item, this.reusing, 'an earlier transaction of this replica on this connection reused a decided id'));
-      return;
-    }
     }
     if (known !== undefined) {
       // A resend is the same transaction; another one under a decided id comes from a copy of the replica (a restored backup).
@@ -395,6 +399,8 @@ export class ServerLog<Identity> {
         'appended',
         accepted.map((d) => ({ record: d.record, changes: d.changes })),
       );
+    // The group's DataScript transaction, if no one read the database yet: after the commit, not holding the turn.
+    this.projection.flush();
   }
 
   /**
@@ -404,7 +410,7 @@ export class ServerLog<Identity> {
    */
   private failed(group: ReadonlyArray<Decision<Identity>>, cause: unknown): void {
     this.options.onError(cause);
-    for (const d of [...group].reverse()) if ('record' in d) this.projection.apply(this.state.reject(d.txId));
+    for (const d of [...group].reverse()) if ('record' in d) this.projection.stage(this.state.reject(d.txId));
     // Its dots were never stored (or are not known to be): the replica may send the same transaction again.
     for (const d of group) this.replicas.forget(d.item.tx.replica);
     this.assigned = this.tail.head;
@@ -441,8 +447,8 @@ export class ServerLog<Identity> {
           this.replicas.heard(record.tx.replica, lastCounter(record.tx));
           return { record, changes: this.state.applyConfirmed(record.tx) };
         });
-        // One DataScript transaction for the page: it takes changes in order, and nothing is judged in between.
-        this.projection.apply(appended.flatMap((a) => a.changes));
+        // Transacted with the next read of the database (see `Projection.stage`), never holding the turn.
+        this.projection.stage(appended.flatMap((a) => a.changes));
         this.assigned = this.tail.head;
         this.events.emit('appended', appended);
       },
@@ -454,6 +460,7 @@ export class ServerLog<Identity> {
   private async follow(): Promise<boolean> {
     try {
       await this.catchUp();
+      this.projection.flush();
       return true;
     } catch (error) {
       this.options.onError(error);
@@ -481,13 +488,6 @@ export class ServerLog<Identity> {
   }
 }
 
-function unavailable(message: string, code: ErrorData['code'] = ErrorCode.Unavailable): ErrorData {
-  return { code, message };
-}
-
-/** What a client is told when its transaction could not be stored: retryable, and why. */
-function storageError(cause: unknown): ErrorData {
-  return unavailable(
 /**
  * Refuses a transaction whose id the replica already used for another (its
  * storage was restored or copied), and marks its source, whose later
@@ -502,6 +502,13 @@ function reused<Identity>(item: Submitted<Identity>, reusing: WeakMap<object, Se
   return { accepted: false, error: { code: ErrorCode.ReplicaReused, message: `${why}; start a new replica` } };
 }
 
+function unavailable(message: string, code: ErrorData['code'] = ErrorCode.Unavailable): ErrorData {
+  return { code, message };
+}
+
+/** What a client is told when its transaction could not be stored: retryable, and why. */
+function storageError(cause: unknown): ErrorData {
+  return unavailable(
     cause instanceof DatsyncError
       ? `the server could not store the transaction: ${cause.message}`
       : 'the server could not store the transaction',
