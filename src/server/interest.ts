@@ -62,20 +62,18 @@ interface InterestSource {
   readRule(attribute: Attr): CompiledReadRule<unknown>;
 }
 
-function add<K, M>(map: Map<K, Set<M>>, key: K, member: M): void {
+function toggle<K, M>(map: Map<K, Set<M>>, key: K, member: M, on: boolean): void {
   let set = map.get(key);
-  if (set === undefined) {
-    set = new Set();
-    map.set(key, set);
+  if (on) {
+    if (set === undefined) {
+      set = new Set();
+      map.set(key, set);
+    }
+    set.add(member);
+  } else if (set !== undefined) {
+    set.delete(member);
+    if (set.size === 0) map.delete(key);
   }
-  set.add(member);
-}
-
-function remove<K, M>(map: Map<K, Set<M>>, key: K, member: M): void {
-  const set = map.get(key);
-  if (set === undefined) return;
-  set.delete(member);
-  if (set.size === 0) map.delete(key);
 }
 
 function addAll<M>(out: Set<M>, members: ReadonlySet<M> | undefined): void {
@@ -93,8 +91,8 @@ export class Interest<M> {
   private readonly rootOf = new Map<EntityId, Set<M>>();
   private readonly byAttribute = new Map<string, Set<M>>();
   private readonly byKey = new Map<string, Map<KeyValue | typeof ANY, Set<M>>>();
-  /** References some pull scope crosses, with how many scopes do. */
-  private readonly references = new Map<string, number>();
+  /** References some pull scope crosses, with the sessions whose pulls do. */
+  private readonly references = new Map<string, Set<M>>();
   /** Attributes whose read rule reads other entities: touching what they read concerns everyone. */
   private readonly nonLocal: readonly CompiledReadRule<unknown>[];
 
@@ -105,70 +103,52 @@ export class Interest<M> {
   /** Enters a session in the index; it is concerned by every group until it declares its scopes. */
   enter(member: M, replica: ReplicaId): InterestHandle {
     this.members.add(member);
-    add(this.byReplica, replica, member);
+    toggle(this.byReplica, replica, member, true);
     this.always.add(member);
     let triggers: readonly ScopeTrigger[] = [];
-    const unregister = (): void => {
+    const unfile = (): void => {
       this.always.delete(member);
-      for (const trigger of triggers) {
-        if (trigger.kind === 'attributes') {
-          for (const attribute of trigger.attributes) remove(this.byAttribute, attribute, member);
-          if (trigger.root !== null) remove(this.rootOf, trigger.root, member);
-        } else if (trigger.kind === 'key') {
-          const byValue = this.byKey.get(trigger.attribute);
-          if (byValue !== undefined) {
-            remove(byValue, trigger.value ?? ANY, member);
-            if (byValue.size === 0) this.byKey.delete(trigger.attribute);
-          }
-        } else if (trigger.kind === 'reach') {
-          remove(this.rootOf, trigger.root, member);
-          for (const reference of trigger.references) {
-            const count = (this.references.get(reference) ?? 1) - 1;
-            if (count > 0) this.references.set(reference, count);
-            else this.references.delete(reference);
-          }
-        }
-      }
+      for (const trigger of triggers) this.file(member, trigger, false);
       triggers = [];
     };
     return {
-      held: (entity, on) => (on ? add(this.heldBy, entity, member) : remove(this.heldBy, entity, member)),
-      selected: (entity, on) => (on ? add(this.selectedBy, entity, member) : remove(this.selectedBy, entity, member)),
+      held: (entity, on) => toggle(this.heldBy, entity, member, on),
+      selected: (entity, on) => toggle(this.selectedBy, entity, member, on),
       scopes: (next) => {
-        unregister();
+        unfile();
         if (next === null || next.some((trigger) => trigger.kind === 'any')) {
           this.always.add(member);
           return;
         }
         triggers = next;
-        for (const trigger of next) {
-          if (trigger.kind === 'attributes') {
-            for (const attribute of trigger.attributes) add(this.byAttribute, attribute, member);
-            if (trigger.root !== null) add(this.rootOf, trigger.root, member);
-          } else if (trigger.kind === 'key') {
-            let byValue = this.byKey.get(trigger.attribute);
-            if (byValue === undefined) {
-              byValue = new Map();
-              this.byKey.set(trigger.attribute, byValue);
-            }
-            add(byValue, trigger.value ?? ANY, member);
-          } else if (trigger.kind === 'reach') {
-            add(this.rootOf, trigger.root, member);
-            for (const reference of trigger.references) this.references.set(reference, (this.references.get(reference) ?? 0) + 1);
-          }
-        }
+        for (const trigger of next) this.file(member, trigger, true);
       },
       stale: (on) => {
         if (on) this.stale.add(member);
         else this.stale.delete(member);
       },
       drop: () => {
-        unregister();
+        unfile();
         this.stale.delete(member);
         this.members.delete(member);
-        remove(this.byReplica, replica, member);
+        toggle(this.byReplica, replica, member, false);
       },
     };
+  }
+
+  private file(member: M, trigger: ScopeTrigger, on: boolean): void {
+    if (trigger.kind === 'attributes') {
+      for (const attribute of trigger.attributes) toggle(this.byAttribute, attribute, member, on);
+      if (trigger.root !== null) toggle(this.rootOf, trigger.root, member, on);
+    } else if (trigger.kind === 'key') {
+      const byValue = this.byKey.get(trigger.attribute) ?? new Map<KeyValue | typeof ANY, Set<M>>();
+      toggle(byValue, trigger.value ?? ANY, member, on);
+      if (byValue.size > 0) this.byKey.set(trigger.attribute, byValue);
+      else this.byKey.delete(trigger.attribute);
+    } else if (trigger.kind === 'reach') {
+      toggle(this.rootOf, trigger.root, member, on);
+      for (const reference of trigger.references) toggle(this.references, reference, member, on);
+    }
   }
 
   /** The sessions `group` may concern (a superset: each then decides precisely). */
