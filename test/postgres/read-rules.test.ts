@@ -36,9 +36,7 @@ async function node(namespace: string): Promise<string> {
 
 /**
  * Resolves once the client holds the task titles and notes given, looked at
- * again whenever either changes. (Not on the position alone: an entity a
- * Datalog read rule newly allows arrives as registers just after the records
- * that advance the position.)
+ * again whenever either changes.
  */
 function holds(c: Client, expected: { readonly titles: readonly string[]; readonly notes?: readonly string[] }): Promise<void> {
   const want = JSON.stringify([expected.titles, expected.notes ?? []]);
