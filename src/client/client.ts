@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { EntityId, ReplicaId, Transaction } from '../../crdt/index.js';
+import type { EntityId, ReplicaId, Transaction, TxId } from '../../crdt/index.js';
 import {
   DatsyncError,
   decodeState,
@@ -14,6 +14,7 @@ import {
   isEntityId,
   mintReplicaId,
   parseHlc,
+  parseTxId,
   ReplicaState,
   transactionId,
   validateTransaction,
@@ -35,6 +36,7 @@ import { createDraftHost, deliverPendingCloses, openDraft } from './drafts.js';
 import type { AsOfPoint, ConflictInfo, HistoryItem } from './inspect.js';
 import { asOfDb, conflictInfos, historyItems } from './inspect.js';
 import { ConfirmedIntake } from './intake.js';
+import { planReissue } from './reissue.js';
 import type { PreparedTx, TxReport } from './replica.js';
 import { Replica } from './replica.js';
 import type { Unsubscribe } from './subscriptions.js';
@@ -99,12 +101,20 @@ export async function createClient(options: ClientOptions): Promise<DatsyncClien
     checkScopes(options.scopes);
     await storage.commit({ meta: { scopes: options.scopes } });
   }
-  const client = new Client(replica, storage, position, meta.logId ?? null, scopes, {
-    physical: baseNow,
-    setOffset: (offset) => {
-      clock.offset = offset;
+  const client = new Client(
+    replica,
+    storage,
+    position,
+    meta.logId ?? null,
+    scopes,
+    {
+      physical: baseNow,
+      setOffset: (offset) => {
+        clock.offset = offset;
+      },
     },
-  });
+    options.randomBytes ?? defaultRandomBytes,
+  );
   if (options.url !== undefined) {
     client.connect({
       url: options.url,
@@ -170,6 +180,8 @@ export class Client implements DatsyncClient {
   private draftHostValue: DraftHost | undefined;
   private readonly drafts = new Set<Draft>();
   private readonly clock: ClientClock;
+  /** A fresh replica id, for starting over (see `reissue`). */
+  private readonly mintReplica: () => ReplicaId;
   private closed = false;
   private declaredScopes: ScopeSpec[] | null;
   private readonly stopWatching: () => void;
@@ -183,7 +195,9 @@ export class Client implements DatsyncClient {
     logId: string | null,
     scopes: readonly ScopeSpec[] | null,
     clock: ClientClock,
+    randomBytes: (length: number) => Uint8Array = defaultRandomBytes,
   ) {
+    this.mintReplica = () => mintReplicaId(randomBytes(16));
     this.replica = replica;
     this.storage = storage;
     this.declaredScopes = scopes === null ? null : [...scopes];
@@ -205,7 +219,9 @@ export class Client implements DatsyncClient {
     const replica = this.replica;
     this.sync = new SyncConnection(
       {
-        replicaId: replica.replicaId,
+        get replicaId() {
+          return replica.replicaId;
+        },
         get serverPosition() {
           return intake.position;
         },
@@ -226,6 +242,7 @@ export class Client implements DatsyncClient {
         adoptLog: (logId) => intake.adoptLog(logId),
         setClockOffset: (offset, decided) => this.correctClock(offset, decided),
         now: () => this.clock.physical(),
+        replicaReused: (txId) => this.reissue(txId),
         status: (status) => this.events.emit('status', status),
         error: (error) => this.emitError(error),
       },
@@ -313,6 +330,51 @@ export class Client implements DatsyncClient {
   disconnect(): void {
     this.sync?.stop();
     for (const draft of this.drafts) draft.pause();
+  }
+
+  /**
+   * Another copy of this replica used `txId` (see `reissue.ts`): continues
+   * under a new replica id, its writes from there on written again under it,
+   * and persists that in one commit. False when `txId` is not this replica's.
+   */
+  private async reissue(txId: TxId): Promise<boolean> {
+    const { replica: from, counter } = parseTxId(txId);
+    const replica = this.replica;
+    if (from !== replica.replicaId || this.closed) return false;
+    const redo = this.outbox().filter((tx) => tx.replica === from && tx.counter >= counter);
+    const to = this.mintReplica();
+    const plan = planReissue(redo, from, counter, to, replica.schema.specs);
+    const added = replica.reissue(to, plan.reserved, redo, (tx) => plan.intents(tx));
+    const fresh: Transaction[] = [];
+    redo.forEach((tx, i) => {
+      const again = added[i] ?? null;
+      if (again !== null) fresh.push(again);
+      const waiter = this.intake.strong.get(transactionId(tx));
+      if (waiter === undefined) return;
+      this.intake.strong.delete(transactionId(tx));
+      const entityIds = Object.fromEntries(
+        Object.entries(waiter.entityIds).map(([temp, id]) => [temp, plan.renamed.get(id as EntityId) ?? id]),
+      );
+      if (again !== null) this.intake.strong.set(transactionId(again), { ...waiter, tx: again, entityIds });
+      else {
+        const db = replica.db;
+        waiter.resolve({
+          txId: null,
+          tempids: waiter.tempids,
+          entityIds: entityIds as TxReport['entityIds'],
+          datoms: [],
+          dbBefore: db,
+          dbAfter: db,
+        });
+      }
+    });
+    await this.storage.commit({
+      outboxRemove: redo.map(transactionId),
+      outboxAdd: fresh,
+      meta: { replicaId: to, issuedUpTo: replica.author.issuedUpTo, hlc: replica.author.clock.current },
+    });
+    this.events.emit('pending', { count: this.pendingCount });
+    return true;
   }
 
   /** Local writes the server has not decided, oldest first (every tab's, so none is stranded). */

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Attr, DatomChange, EntityId, Hlc, ReplicaId, Slot, Transaction, TxId } from '../../crdt/index.js';
+import type { Attr, DatomChange, EntityId, Hlc, ReplicaId, Slot, Transaction, TxId, WriteIntent } from '../../crdt/index.js';
 import {
   DatsyncError,
   ErrorCode,
@@ -71,7 +71,8 @@ export class Replica {
   readonly schema: Schema;
   private tentative: TentativeState;
   readonly projection: Projection;
-  readonly author: LocalAuthor;
+  /** Replaced only when the replica starts over under a new id (see `reissue`). */
+  author: LocalAuthor;
   private readonly subscriptions: Subscriptions;
   private readonly now: () => number;
   /** When recent transactions happened, for `asOf(txId)` after their versions are gone (bounded). */
@@ -197,6 +198,34 @@ export class Replica {
     }
     this.rebuild();
     return { removed: redo.map(transactionId), added };
+  }
+
+  /**
+   * Continues under `replica` (see `reissue.ts`): `redo`, ours and undecided,
+   * oldest first, leaves the state and is written again under the new id
+   * from the intents given (null where nothing is left to write), shown
+   * again if it was shown (strong-mode writes are not).
+   */
+  reissue(
+    replica: ReplicaId,
+    reserved: number,
+    redo: readonly Transaction[],
+    intents: (tx: Transaction) => WriteIntent[],
+  ): Array<Transaction | null> {
+    const shown = new Set(redo.map(transactionId).filter((id) => this.tentative.isPending(id)));
+    for (const tx of [...redo].reverse()) if (shown.has(transactionId(tx))) this.tentative.reject(transactionId(tx));
+    this.author = new LocalAuthor(replica, reserved, this.author.clock);
+    const now = Math.floor(this.now());
+    const added = redo.map((tx) => {
+      const again = this.author.author(intents(tx), this.state, this.schema.specs, now);
+      if (again !== null && shown.has(transactionId(tx))) {
+        this.tentative.addTentative(again);
+        this.noteTime(again);
+      }
+      return again;
+    });
+    this.rebuild();
+    return added;
   }
 
   /** Shows a prepared local transaction at once (optimistic). */

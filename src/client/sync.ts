@@ -116,6 +116,11 @@ export interface SyncHost {
   /** The server's clock minus ours; `decided` is the counter up to which the server decided our writes. */
   setClockOffset(offsetMs: number, decided: number): void | Promise<void>;
   now(): number;
+  /**
+   * Another copy of this replica used `txId` (see `ownRecord`): start over
+   * under a new replica id; true when done, and the connection is made again.
+   */
+  replicaReused?(txId: TxId): Promise<boolean>;
   status(status: ConnectionStatus): void;
   error(error: unknown): void;
 }
@@ -342,6 +347,21 @@ export class SyncConnection {
     for (const [, resolve] of this.pongs) resolve(-1);
     this.pongs.clear();
     if (this.stopped) return;
+    const reused = error?.code === ErrorCode.ReplicaReused ? error.details?.tx : undefined;
+    const startOver = this.host.replicaReused;
+    if (typeof reused === 'string' && startOver !== undefined) {
+      void startOver(reused as TxId).then(
+        (done) => {
+          if (!done) this.host.error(error);
+          else if (!this.stopped && this.socket === undefined && this.retry === undefined) {
+            this.attempts = 0;
+            this.connect();
+          }
+        },
+        (failure: unknown) => this.host.error(failure),
+      );
+      return;
+    }
     if (fatalCodes.has(code)) {
       this.host.error(
         error ??
@@ -383,6 +403,8 @@ export class SyncConnection {
             records.push({ position: entry.position, tx: entry.tx });
             continue;
           }
+          // Held already (it would be skipped): nothing to check it against.
+          if (entry.position <= this.host.serverPosition) continue;
           const tx = this.ownRecord(entry.own, entry.digest);
           // What the server lets this replica keep of its own transaction (all of it, unless filtered).
           const hidden = new Set(entry.hidden ?? []);
@@ -402,10 +424,6 @@ export class SyncConnection {
         // A refusal for now (the server's storage failed, it is shutting down, a rate limit) decides
         // nothing: the write stays pending, and goes again after a backoff.
         const error = new DatsyncError(message.error.code, message.error.message);
-        if (error.code === ErrorCode.ReplicaReused && this.host.ownTransaction(message.txId)?.replica === this.host.replicaId) {
-          // Another copy of this replica used the id first: the write stays pending, and this replica stops (see `ownRecord`).
-          throw new DatsyncError(ErrorCode.ReplicaReused, message.error.message, { tx: message.txId });
-        }
         if (error.retry) {
           this.host.error(error);
           this.resendLater(socket, message.txId);

@@ -356,7 +356,8 @@ export class ServerLog<Identity> {
     }
     const decidedUpTo = await this.replicas.known(tx.replica);
     if (tx.counter <= decidedUpTo) {
-      resolve(reused(item, this.reusing, 'this replica already had later transactions decided: its counter went backwards'));
+      // Not proof of a copy (the same replica's pushes on two connections can arrive out of order): only this one is refused.
+      resolve(reused(undefined, this.reusing, 'this replica already had later transactions decided: its counter went backwards'));
       return;
     }
     const verdict = await judge(this.judged, identity, tx, txId);
@@ -493,8 +494,8 @@ export class ServerLog<Identity> {
  * storage was restored or copied), and marks its source, whose later
  * transactions of that replica go the same way: nothing of the copy's is applied.
  */
-function reused<Identity>(item: Submitted<Identity>, reusing: WeakMap<object, Set<ReplicaId>>, why: string): Outcome {
-  if (item.source !== undefined) {
+function reused<Identity>(item: Submitted<Identity> | undefined, reusing: WeakMap<object, Set<ReplicaId>>, why: string): Outcome {
+  if (item?.source !== undefined) {
     const replicas = reusing.get(item.source) ?? new Set<ReplicaId>();
     replicas.add(item.tx.replica);
     reusing.set(item.source, replicas);

@@ -78,7 +78,7 @@ describe('a client that lost or rewound its storage', () => {
     await server.close();
   });
 
-  it('restored, then written to offline under a decided id: the server answers with replica-reused, not "accepted", and nothing diverges', async () => {
+  it('restored, then written to offline under a decided id: not taken for "accepted"; it starts over under a new id and its write lands', async () => {
     const server = await startServer();
     const path = join(dir, 'reuse.sqlite');
     const copy = join(dir, 'reuse-copy.sqlite');
@@ -90,29 +90,39 @@ describe('a client that lost or rewound its storage', () => {
     const again = await client(server.url, { storage: new SqliteStorage(path) });
     const second = await again.transact([{ 'task/title': 'second' }]);
     await again.whenSynced();
+    const id = again.replicaId;
     await again.close();
 
-    // The backup comes back and is written to offline: its next id is the one "second" took.
+    // The backup comes back and is written to offline: its next id (and the entity named after it) is the one "second" took.
     const restored = await client(undefined, { storage: new SqliteStorage(copy) });
-    const other = await restored.transact([{ 'task/title': 'other' }]);
+    const other = await restored.transact([{ ':db/id': 'o', 'task/title': 'other' }]);
     expect(other.txId).toBe(second.txId);
     expect(restored.replica.author.issuedUpTo).toBe(again.replica.author.issuedUpTo); // the hello check cannot tell
-    const refused = new Promise<unknown>((resolve) => restored.on('error', resolve));
+    const errors: unknown[] = [];
+    restored.on('error', (error) => errors.push(error));
     goOnline(restored, server.url);
-    const error = await refused;
-    expect(error).toBeInstanceOf(DatsyncError);
-    expect((error as DatsyncError).code).toBe('replica-reused');
-    await statusBecomes(restored, 'offline');
-    // Not taken for an acknowledgement of "other": it stays pending, and the replica stops.
-    expect(restored.pendingCount).toBe(1);
-    expect(restored.serverPosition).toBe(1);
-    expect(restored.q<string[]>(titles).sort()).toEqual(['first', 'other']);
+    await restored.whenSynced();
+    expect(errors).toEqual([]);
 
+    // It took a new replica id (stored: it is the one it opens with), and "other" went to the server as a new transaction.
+    expect(restored.replicaId).not.toBe(id);
+    expect(restored.pendingCount).toBe(0);
+    expect(server.head).toBe(3);
+    const renamed = restored.entityId(restored.q<number>('[:find ?e . :where [?e "task/title" "other"]]'));
+    expect(renamed).not.toBe(other.entityIds.o);
+    expect(renamed?.startsWith(`${restored.replicaId}.`)).toBe(true);
     const reader = await client(server.url);
-    await reader.whenSynced();
-    expect(reader.q<string[]>(titles).sort()).toEqual(['first', 'second']);
-    expect(server.head).toBe(2);
-    await Promise.all([restored.close(), reader.close()]);
+    const original = await client(server.url, { storage: new SqliteStorage(path) });
+    await Promise.all([reader.whenSynced(), original.whenSynced()]);
+    for (const c of [restored, reader, original]) expect(c.q<string[]>(titles).sort()).toEqual(['first', 'other', 'second']);
+    expect(view(restored)).toEqual(view(reader));
+    expect(view(original)).toEqual(view(reader));
+    expect(view(reader)).toHaveLength(6); // three titles and three datsync/id datoms: "other" is an entity of its own
+    await restored.close();
+    const reopened = await client(undefined, { storage: new SqliteStorage(copy) });
+    expect(reopened.replicaId).toBe(restored.replicaId);
+    expect(view(reopened)).toEqual(view(reader));
+    await Promise.all([reopened.close(), reader.close(), original.close()]);
     await server.close();
   });
 
