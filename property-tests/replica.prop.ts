@@ -5,7 +5,8 @@
  * - incremental projection equals a projection rebuilt from scratch;
  * - concurrent streams on several replicas, exchanged in random orders,
  *   end in equal projections;
- * - a reactive query's last callback equals a fresh run of the query.
+ * - a reactive query's last callback equals a fresh run of the query, also
+ *   for a query given a lookup ref that comes to name another entity.
  */
 import datascript from 'datascript';
 import fc from 'fast-check';
@@ -18,7 +19,7 @@ import { datoms as dsDatoms } from '../src/datascript/index.js';
 import { runs } from './setup.js';
 import { permute } from './support/impl.js';
 import type { AttrShape } from './support/tx-streams.js';
-import { KEY_ATTR, materialize, schemaArb, streamArb, toDataScriptSchema, toSchema } from './support/tx-streams.js';
+import { KEY_ATTR, KEYS, materialize, schemaArb, streamArb, toDataScriptSchema, toSchema } from './support/tx-streams.js';
 
 /** Entities by key, each a sorted list of "attr value" with refs shown as the key they point to. */
 function canonical(db: unknown, attrs: readonly AttrShape[]): string {
@@ -167,6 +168,70 @@ describe('client replica', () => {
         const sort = (rows: unknown): string => JSON.stringify([...(rows as unknown[])].map((r) => JSON.stringify(r)).sort());
         return sort(last) === sort(fresh);
       }),
+      { numRuns: runs(500) },
+    );
+  });
+
+  it('leaves the last result of a query given a lookup ref (key, unique value or datsync/id) equal to a fresh query', async () => {
+    const lookupArb = fc.constantFrom('key' as const, 'unique' as const, 'stable-id' as const);
+    await fc.assert(
+      fc.asyncProperty(
+        schemaArb,
+        streamArb,
+        fc.nat(4),
+        lookupArb,
+        fc.boolean(),
+        fc.array(fc.option(fc.nat(KEYS.length - 1), { nil: undefined }), { maxLength: 12 }),
+        async (attrs, stream, which, lookup, collection, moves) => {
+          const client = await createClient({ schema: toSchema(attrs) });
+          const attr = attrs[which % attrs.length] as AttrShape;
+          // A unique value attribute when the schema has one: its value can move to another entity.
+          const unique = attrs.find((a) => a.unique);
+          const seed: Record<string, unknown> = { ':db/id': 'held', [KEY_ATTR]: 'e0' };
+          let ref: unknown[] = [KEY_ATTR, 'e0'];
+          if (lookup === 'unique' && unique !== undefined) {
+            const value = unique.type === 'number' ? 1.5 : 's1';
+            seed[unique.name] = value;
+            ref = [unique.name, value];
+          }
+          // The lookup ref names an entity when subscribing; the stream may move, retract or recreate it.
+          const report = await client.transact([seed]);
+          if (lookup === 'stable-id') ref = ['datsync/id', report.entityIds.held];
+          const query = collection
+            ? `[:find ?k ?v :in $ [?e ...] :where [?e "${KEY_ATTR}" ?k] [?e "${attr.name}" ?v]]`
+            : `[:find ?v :in $ ?e :where [?e "${attr.name}" ?v]]`;
+          const input = collection ? [ref] : ref;
+          let last: unknown;
+          const stop = client.subscribe(query, [input], (result) => {
+            last = result;
+          });
+          let fresh: unknown[] | undefined;
+          for (const [i, ops] of stream.entries()) {
+            const present = keys(client.db());
+            const to = moves[i];
+            // Moves the looked-up value to another entity in one transaction, unless it names a stable id (which never moves).
+            if (to !== undefined && lookup !== 'stable-id' && present.has(KEYS[to] as string)) {
+              const [attribute, value] = ref;
+              const holder = client.q<number | null>('[:find ?e . :in $ ?a ?v :where [?e ?a ?v]]', attribute, value);
+              const target = [KEY_ATTR, KEYS[to]];
+              const retract = holder === null ? [] : [[':db/retract', holder, attribute, value]];
+              await client.transact([...retract, [':db/add', target, attribute, value]] as never).catch(() => undefined);
+            }
+            await client.transact(materialize(ops, attrs, (key) => present.has(key)) as never).catch(() => undefined);
+            try {
+              fresh = client.q<unknown[]>(query, input);
+            } catch {
+              // The lookup ref names nothing now: the query fails, and the subscription keeps its last result.
+              continue;
+            }
+            const sort = (rows: unknown): string => JSON.stringify([...(rows as unknown[])].map((r) => JSON.stringify(r)).sort());
+            if (sort(last) !== sort(fresh)) return false;
+          }
+          stop();
+          await client.close();
+          return true;
+        },
+      ),
       { numRuns: runs(500) },
     );
   });

@@ -87,6 +87,16 @@ export async function main(): Promise<void> {
   await client.transact([[':db/add', dog, 'task/title', 'Walk the dogs']]);
   assert.deepEqual(titles, ['Walk the dog', 'Walk the dogs']);
 
+  // A query given a lookup ref re-runs on every write of its attribute, and follows the value to its new holder.
+  const names: Array<string | null> = [];
+  const byRef = '[:find ?n . :in $ ?u :where [?u "user/name" ?n]]';
+  client.subscribe<string | null>(byRef, [['user/email', 'ann@example.com']], (name) => names.push(name));
+  await client.transact([
+    [':db/retract', ['user/email', 'ann@example.com'], 'user/email', 'ann@example.com'],
+    { 'user/name': 'Third Ann', 'user/email': 'ann@example.com' },
+  ]);
+  assert.deepEqual(names, ['New Ann', 'Third Ann']);
+
   console.log('03-reactive: query results', JSON.stringify(open));
   console.log('03-reactive: pull results', JSON.stringify(pulls));
   await client.close(); // stops every subscription

@@ -25,7 +25,7 @@ import type { Db, Eid } from '../datascript/index.js';
 import { datoms, pull as dsPull, q as dsQuery } from '../datascript/index.js';
 import { Emitter } from '../emitter.js';
 import { DEFAULT_LIMITS, unsendable } from '../protocol/index.js';
-import { analyzePull, analyzeQuery } from '../query/dependencies.js';
+import { analyzePull, analyzeQuery, lookupRefAttributes, withAttributes } from '../query/dependencies.js';
 import type { Schema } from '../schema.js';
 import { compileSchema, ENTITY_ID_ATTR } from '../schema.js';
 import type { ClientEvents, ClientOptions, DatsyncClient, EntityLike, ScopeHandle, ScopeQuery, ScopeSpec, TransactOptions } from './api.js';
@@ -554,12 +554,12 @@ export class Client implements DatsyncClient {
   subscribe<Result = unknown>(query: string, inputs: readonly unknown[], callback: (result: Result) => void): Unsubscribe {
     this.ensureOpen();
     const analysis = guard(() => analyzeQuery(query));
-    // Only an eid is scoped: a lookup ref may come to name another entity.
-    const entity = analysis.entityInput === null ? undefined : inputs[analysis.entityInput];
+    // Scoped only to an entity named for good: a lookup ref on another attribute may come to name another entity.
+    const entity = analysis.entityInput === null ? undefined : this.fixedEid(inputs[analysis.entityInput]);
     return this.replica.subscribe<Result>({
-      dependencies: analysis,
+      dependencies: withAttributes(analysis, lookupRefAttributes(inputs)),
       shape: analysis.shape,
-      ...(typeof entity === 'number' ? { entity } : {}),
+      ...(entity === undefined ? {} : { entity }),
       run: (db) => runQuery<Result>(query, db, inputs),
       callback,
     });
@@ -568,15 +568,15 @@ export class Client implements DatsyncClient {
   subscribePull(pattern: string, entity: EntityLike, callback: (result: Record<string, unknown> | null) => void): Unsubscribe {
     this.ensureOpen();
     const analysis = guard(() => analyzePull(pattern));
-    // A stable id gets an eid even before its entity arrives, so the pull fills in when it does.
-    const fixed = typeof entity === 'number' ? entity : isEntityId(entity) ? this.replica.projection.eid(entity) : undefined;
+    const fixed = this.fixedEid(entity);
     if (typeof entity === 'string' && fixed === undefined) throw new DatsyncError(ErrorCode.UnknownEntity, 'not a stable entity id');
     const run = (db: Db): Record<string, unknown> | null => {
       const eid = fixed ?? this.eid(entity);
       return eid === undefined ? null : runPull(pattern, db, eid);
     };
     return this.replica.subscribe({
-      dependencies: fixed === undefined && Array.isArray(entity) ? { attributes: null } : analysis,
+      // A lookup ref names whichever entity holds its value: the pull depends on that attribute too.
+      dependencies: fixed === undefined ? withAttributes(analysis, lookupRefAttributes([entity])) : analysis,
       shape: 'pull',
       ...(analysis.flat && fixed !== undefined ? { entity: fixed } : {}),
       run,
@@ -598,6 +598,17 @@ export class Client implements DatsyncClient {
 
   entityId(eid: Eid): EntityId | undefined {
     return this.replica.projection.entityId(eid);
+  }
+
+  /**
+   * The eid of an entity named for good (an eid, a stable id, a `datsync/id`
+   * lookup ref), which a stable id gets even before its entity arrives so a
+   * subscription fills in when it does; undefined for anything else.
+   */
+  private fixedEid(entity: unknown): Eid | undefined {
+    if (typeof entity === 'number') return entity;
+    const id = Array.isArray(entity) && entity.length === 2 && entity[0] === ENTITY_ID_ATTR ? entity[1] : entity;
+    return isEntityId(id) ? this.replica.projection.eid(id) : undefined;
   }
 
   eid(entity: EntityLike): Eid | undefined {

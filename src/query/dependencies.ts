@@ -56,6 +56,8 @@ function clause(form: Edn, into: Collector): void {
       return;
     }
     const pattern = head !== undefined && isSymbol(head) && head.name.startsWith('$') ? items.slice(1) : items;
+    lookupRef(pattern[0], into);
+    lookupRef(pattern[2], into);
     const attribute = pattern[1];
     if (typeof attribute === 'string') into.add(attribute);
     else if (attribute === undefined) into.all = pattern.length < 2 ? into.all : true;
@@ -81,11 +83,47 @@ function functionCall(items: readonly Edn[], into: Collector): void {
     return;
   }
   // (get-else $ ?e attr default), (get-some $ ?e attr…), (missing? $ ?e attr): attributes from the third argument on.
+  lookupRef(args[1], into);
   const attributes = name === 'get-else' ? args.slice(2, 3) : args.slice(2);
   for (const arg of attributes) {
     if (typeof arg === 'string') into.add(arg);
     else into.all = true; // an attribute given through a variable could be any
   }
+}
+
+/**
+ * A lookup ref written in the query (`["user/email" "a@x"]` as entity or ref
+ * value) names whichever entity holds that value now: the result depends on
+ * the lookup attribute too.
+ */
+function lookupRef(form: Edn | undefined, into: Collector): void {
+  if (typeof form !== 'object' || form === null || form.kind !== 'vector') return;
+  const attribute = form.items[0];
+  if (form.items.length === 2 && typeof attribute === 'string') into.add(attribute);
+}
+
+/**
+ * The attributes of the lookup refs among query inputs or a pull's entity, at
+ * any depth (a collection or relation binding may hold them). Anything shaped
+ * `[attribute, value]` counts: a tuple that is not a lookup ref only costs a
+ * re-run that finds the same result.
+ */
+export function lookupRefAttributes(inputs: readonly unknown[]): Set<string> {
+  const out = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (!Array.isArray(value)) return;
+    if (value.length === 2 && typeof value[0] === 'string') out.add(value[0]);
+    for (const item of value) visit(item);
+  };
+  for (const input of inputs) visit(input);
+  return out;
+}
+
+/** `dependencies` widened by `extra` (nothing to widen when they already cover every attribute). */
+export function withAttributes(dependencies: Dependencies, extra: ReadonlySet<string>): Dependencies {
+  const attributes = dependencies.attributes;
+  if (attributes === null || extra.size === 0) return dependencies;
+  return { attributes: new Set([...attributes, ...extra]) };
 }
 
 function pullPattern(form: Edn, into: Collector): void {

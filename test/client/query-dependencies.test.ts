@@ -4,7 +4,7 @@
  * cannot see through, the find shape, and whether a pull is flat.
  */
 import { describe, expect, it } from 'vitest';
-import { analyzePull, analyzeQuery } from '../../src/query/dependencies.js';
+import { analyzePull, analyzeQuery, lookupRefAttributes, withAttributes } from '../../src/query/dependencies.js';
 import { thrown } from './helpers.js';
 
 function attributesOf(query: string): string[] | null {
@@ -69,6 +69,13 @@ describe('analyzeQuery: attributes', () => {
     ['a pull on a named source', '[:find (pull $ ?e ["person/name"]) :in $ :where [?e "person/email"]]', ['person/email', 'person/name']],
     ['the map form of a query', '{:find [?n] :where [[?e "person/name" ?n]]}', ['person/name']],
     ['an entity-only pattern', '[:find ?e :where [?e "person/name"]]', ['person/name']],
+    ['a lookup ref as entity', '[:find ?n . :where [["person/email" "a@x"] "person/name" ?n]]', ['person/email', 'person/name']],
+    ['a lookup ref as ref value', '[:find ?e :where [?e "person/friend" ["person/ssn" "1"]]]', ['person/friend', 'person/ssn']],
+    [
+      'a lookup ref given to get-else',
+      '[:find ?n . :in $ :where [(get-else $ ["person/email" "a@x"] "person/name" "?") ?n]]',
+      ['person/email', 'person/name'],
+    ],
   ])('%s', (_, query, expected) => {
     expect(attributesOf(query)).toEqual(expected);
   });
@@ -99,6 +106,23 @@ describe('analyzeQuery: attribute-reading functions with a variable attribute', 
     ['missing?', '[:find ?e :in $ ?a :where [?e "person/name"] [(missing? $ ?e ?a)]]'],
   ])('%s depends on every attribute', (_, query) => {
     expect(analyzeQuery(query).attributes).toBeNull();
+  });
+});
+
+describe('lookupRefAttributes and withAttributes', () => {
+  it('finds lookup refs among inputs at any depth, and not the inputs list itself', () => {
+    const inputs = ['person/name', 'Ann', ['person/email', 'a@x'], [[['person/ssn', '1'], 3]], [1, 2]];
+    expect([...lookupRefAttributes(inputs)].sort()).toEqual(['person/email', 'person/ssn']);
+    expect([...lookupRefAttributes(['person/name', 'Ann'])]).toEqual([]);
+  });
+
+  it('widens a set of attributes and leaves "every attribute" alone', () => {
+    const extra = new Set(['person/email']);
+    expect([...(withAttributes({ attributes: new Set(['person/name']) }, extra).attributes ?? [])].sort()).toEqual([
+      'person/email',
+      'person/name',
+    ]);
+    expect(withAttributes({ attributes: null }, extra).attributes).toBeNull();
   });
 });
 

@@ -306,6 +306,118 @@ describe('subscriptions that the dependency analysis misreads', () => {
   });
 });
 
+describe('lookup refs', () => {
+  const BY_EMAIL = '[:find ?n . :in $ ?e :where [?e "person/name" ?n]]';
+
+  /** A and B named; A holds the email x@x. */
+  async function twoPeople(client: Awaited<ReturnType<typeof newClient>>) {
+    const r = await client.transact([
+      { ':db/id': 'a', 'person/name': 'Ann', 'person/email': 'x@x' },
+      { ':db/id': 'b', 'person/name': 'Bob' },
+    ]);
+    return { a: tempEid(r, 'a'), b: tempEid(r, 'b') };
+  }
+
+  it('a query given a lookup ref re-runs when the unique value moves to another entity, and not for unrelated writes', async () => {
+    const client = await newClient();
+    const { a, b } = await twoPeople(client);
+    const runs = countQueryRuns(BY_EMAIL);
+    const callback = vi.fn();
+    const errors: unknown[] = [];
+    client.on('error', (error) => errors.push(error));
+    client.subscribe(BY_EMAIL, [['person/email', 'x@x']], callback);
+    await client.transact([[':db/add', b, 'person/age', 3]]);
+    expect(runs()).toBe(1);
+    // Any write of the lookup attribute re-runs it: the value might have changed holder.
+    await client.transact([{ 'person/email': 'other@x' }]);
+    expect(runs()).toBe(2);
+    await client.transact([[':db/add', a, 'person/email', 'y@x']]);
+    // x@x names nothing for a moment: DataScript refuses the query, as client.q would.
+    expect(errors).toHaveLength(1);
+    await client.transact([[':db/add', b, 'person/email', 'x@x']]);
+    expect(callback.mock.calls).toEqual([['Ann'], ['Bob']]);
+    expect(client.q(BY_EMAIL, ['person/email', 'x@x'])).toBe('Bob');
+  });
+
+  it('a lookup ref in a collection input or in the query text follows its value too', async () => {
+    const client = await newClient();
+    const { a, b } = await twoPeople(client);
+    const collection = vi.fn();
+    const text = vi.fn();
+    const asValue = vi.fn();
+    client.subscribe('[:find [?n ...] :in $ [?e ...] :where [?e "person/name" ?n]]', [[['person/email', 'x@x']]], collection);
+    client.subscribe('[:find ?n . :where [["person/email" "x@x"] "person/name" ?n]]', [], text);
+    await client.transact([[':db/add', b, 'person/friend', a]]);
+    client.subscribe('[:find ?n . :where [?f "person/friend" ["person/email" "x@x"]] [?f "person/name" ?n]]', [], asValue);
+    await client.transact([
+      [':db/retract', a, 'person/email', 'x@x'],
+      [':db/add', b, 'person/email', 'x@x'],
+    ]);
+    expect(collection.mock.calls).toEqual([[['Ann']], [['Bob']]]);
+    expect(text.mock.calls).toEqual([['Ann'], ['Bob']]);
+    expect(asValue.mock.calls).toEqual([['Bob'], [null]]);
+  });
+
+  it('a query given a lookup ref follows the retraction of its holder and a new holder', async () => {
+    const client = await newClient();
+    const { a } = await twoPeople(client);
+    const errors: unknown[] = [];
+    client.on('error', (error) => errors.push(error));
+    const callback = vi.fn();
+    client.subscribe(BY_EMAIL, [['person/email', 'x@x']], callback);
+    await client.transact([[':db/retractEntity', a]]);
+    // The lookup ref names nothing now: DataScript refuses the query, as client.q does.
+    expect(errors).toHaveLength(1);
+    await client.transact([{ 'person/name': 'Cy', 'person/email': 'x@x' }]);
+    expect(callback.mock.calls).toEqual([['Ann'], ['Cy']]);
+  });
+
+  it('a query reading one entity given as a datsync/id lookup ref is scoped to that entity', async () => {
+    const client = await newClient();
+    const r = await client.transact([
+      { ':db/id': 'a', 'person/name': 'Ann' },
+      { ':db/id': 'b', 'person/name': 'Bob' },
+    ]);
+    const runs = countQueryRuns(BY_EMAIL);
+    const callback = vi.fn();
+    client.subscribe(BY_EMAIL, [['datsync/id', tempId(r, 'a')]], callback);
+    await client.transact([[':db/add', tempEid(r, 'b'), 'person/name', 'Bobby']]);
+    await client.transact([{ 'person/name': 'New' }]);
+    expect(runs()).toBe(1);
+    await client.transact([[':db/add', tempEid(r, 'a'), 'person/name', 'Anna']]);
+    expect(callback.mock.calls).toEqual([['Ann'], ['Anna']]);
+  });
+
+  it('a pull by lookup ref re-runs only for its attributes and the lookup attribute', async () => {
+    const client = await newClient();
+    const { a, b } = await twoPeople(client);
+    const pattern = '["person/name"]';
+    const pulls = countPulls(pattern);
+    const callback = vi.fn();
+    client.subscribePull(pattern, ['person/email', 'x@x'], callback);
+    await client.transact([[':db/add', b, 'person/age', 3]]);
+    expect(pulls()).toBe(1);
+    await client.transact([[':db/retractEntity', a]]);
+    await client.transact([[':db/add', b, 'person/email', 'x@x']]);
+    expect(callback.mock.calls).toEqual([[{ 'person/name': 'Ann' }], [null], [{ 'person/name': 'Bob' }]]);
+  });
+
+  it('a flat pull by datsync/id lookup ref is scoped to its entity and fills in when it arrives', async () => {
+    const clock = new ManualClock();
+    const a = await newClient({ clock });
+    const b = await newClient({ clock, replicaByte: 1 });
+    const r = await b.transact([{ ':db/id': 'x', 'person/name': 'Remote' }]);
+    const pattern = '["person/name"]';
+    const pulls = countPulls(pattern);
+    const callback = vi.fn();
+    a.subscribePull(pattern, ['datsync/id', tempId(r, 'x')], callback);
+    await a.transact([{ 'person/name': 'Local' }]);
+    expect(pulls()).toBe(1);
+    a.replica.applyRemote(b.replica.state.pending());
+    expect(callback.mock.calls).toEqual([[null], [{ 'person/name': 'Remote' }]]);
+  });
+});
+
 describe('subscribePull', () => {
   it('calls back at once and when the entity changes', async () => {
     const client = await newClient();
