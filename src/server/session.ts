@@ -502,19 +502,8 @@ export class Session<Identity> {
     );
   }
 
-  /**
-   * A group's evictions and new registers go before its records, at the
-   * position already covered: the records batch moves the client's position,
-   * so by then it holds every consequence of the group (`whenSynced` and the
-   * `position` event never show what the group took away or not yet what it
-   * gave).
-   */
   private enqueue(out: GroupOut, position: number): void {
-    const records = out.records.length > 0 || out.through > 0;
-    const at = records ? this.covered : position;
-    if (out.evict.length > 0) this.queue.push({ type: 'evict', position: at, pairs: out.evict });
-    if (out.install.length > 0) this.queue.push({ type: 'registers', position: at, install: out.install });
-    if (records) {
+    if (out.records.length > 0 || out.through > 0) {
       const entries: RecordEntry[] = out.records.map((record) =>
         'own' in record
           ? { position: record.position, own: transactionId(record.own), digest: transactionDigest(record.own), hidden: record.hidden }
@@ -524,6 +513,8 @@ export class Session<Identity> {
       this.queue.push({ type: 'records', entries, through });
       this.covered = Math.max(this.covered, through);
     }
+    if (out.evict.length > 0) this.queue.push({ type: 'evict', position, pairs: out.evict });
+    if (out.install.length > 0) this.queue.push({ type: 'registers', position, install: out.install });
     // A client this far behind gets a fresh snapshot rather than an ever longer queue.
     if (this.queue.length > MAX_QUEUE) this.queueSnapshot();
   }
@@ -546,7 +537,8 @@ export class Session<Identity> {
             const through = part.length === entries.length ? next.through : (part[part.length - 1]?.position ?? next.through);
             return { type: 'records', batch, head, through, entries: part };
           });
-          if (sent < entries.length) this.queue.unshift({ ...next, entries: entries.slice(sent) });
+          if (sent === undefined) this.cannotSend();
+          else if (sent < entries.length) this.queue.unshift({ ...next, entries: entries.slice(sent) });
         } else if (next.type === 'registers') {
           const install = next.install.filter(([entity, attribute]) => visibility.holds(entity, attribute));
           const sent = this.sendFitted(install, Number.POSITIVE_INFINITY, (part) => ({
@@ -555,10 +547,16 @@ export class Session<Identity> {
             position: next.position,
             state: encodeRegisters(part, new CausalContext()),
           }));
-          if (sent < install.length) this.queue.unshift({ ...next, install: install.slice(sent) });
+          if (sent === undefined) {
+            // One register (its history included) larger than a frame: a snapshot travels in parts of any size.
+            this.credits++;
+            this.batch--;
+            this.queueSnapshot();
+          } else if (sent < install.length) this.queue.unshift({ ...next, install: install.slice(sent) });
         } else if (next.type === 'evict') {
           const sent = this.sendFitted(next.pairs, Number.POSITIVE_INFINITY, (pairs) => ({ ...next, batch, pairs }));
-          if (sent < next.pairs.length) this.queue.unshift({ ...next, pairs: next.pairs.slice(sent) });
+          if (sent === undefined) this.cannotSend();
+          else if (sent < next.pairs.length) this.queue.unshift({ ...next, pairs: next.pairs.slice(sent) });
         } else this.send({ ...next, batch });
       }
       return;
@@ -590,29 +588,35 @@ export class Session<Identity> {
       const through = part[part.length - 1]?.position ?? this.sent;
       return { type: 'records', batch, head, through, entries: part };
     });
-    const last = entries[sent - 1];
-    if (last !== undefined) this.sent = last.position;
+    if (sent === undefined) this.cannotSend();
+    else this.sent = entries[sent - 1]?.position ?? this.sent;
   }
 
   /**
    * Sends the longest prefix of `items` whose message fits in a frame, and
-   * says how many it took. One item alone over the limit cannot come from a
-   * push (those are refused), only from a log written under a larger
-   * `maxFrameBytes`: it is reported and the connection closed, since sent it
-   * would be refused at every reconnect.
+   * says how many it took; nothing when even one item does not fit.
    */
-  private sendFitted<T>(items: readonly T[], maxCount: number, build: (items: readonly T[]) => ServerMessage): number {
+  private sendFitted<T>(items: readonly T[], maxCount: number, build: (items: readonly T[]) => ServerMessage): number | undefined {
     const limit = this.hooks.limits.maxFrameBytes;
     const fits = (bytes: Uint8Array): boolean => bytes.length <= limit;
     const { count, frame } = firstFrame(items, maxCount, fits, (part) => encodeServerMessage(build(part)));
-    if (frame.length > limit) {
-      const message = `a message of ${frame.length} bytes cannot be cut to the frame limit of ${limit}: raise maxFrameBytes`;
-      this.hooks.onError(new DatsyncError(ErrorCode.TooLarge, message, { bytes: frame.length, limit }));
-      this.fail({ code: ErrorCode.Internal, message: 'the server cannot send a record within its frame limit' }, CloseCode.InternalError);
-      return 0;
-    }
+    if (!fits(frame)) return undefined;
     if (this.phase !== 'closed') this.transport.send(frame);
     return count;
+  }
+
+  /**
+   * A record over the frame limit cannot come from a push (those are
+   * refused), only from a log written under a larger `maxFrameBytes`: it is
+   * reported and the connection closed, since sent it would be refused at
+   * every reconnect.
+   */
+  private cannotSend(): void {
+    const limit = this.hooks.limits.maxFrameBytes;
+    this.hooks.onError(
+      new DatsyncError(ErrorCode.TooLarge, `a log record does not fit in the frame limit of ${limit}: raise maxFrameBytes`),
+    );
+    this.fail({ code: ErrorCode.Internal, message: 'the server cannot send a record within its frame limit' }, CloseCode.InternalError);
   }
 }
 

@@ -114,6 +114,47 @@ describe('frames cut by size', () => {
     expect(view(reader)).toEqual(view(writer));
   });
 
+  it('sends a register whose history alone is over a frame in a snapshot, which travels in parts', async () => {
+    const s = await server({ permissions: { read: { '*': true, 'task/owner': true }, write: { '*': true } } });
+    const writer = await connected(s.url);
+    // task/title keeps its history: five 20 KiB versions make one register of 100 KiB, each write within a frame.
+    const { entityIds } = await writer.transact([{ ':db/id': 'task', 'task/title': big(0, 20 * 1024) }]);
+    const task = entityIds.task as string;
+    for (let i = 1; i < 5; i++) await writer.transact([{ ':db/id': ['datsync/id', task], 'task/title': big(i, 20 * 1024) }]);
+    await writer.whenSynced();
+    const self = 'history-reader-1' as ReplicaId;
+    const raw = await rawConnect(s.url, self);
+    cleanups.push(() => raw.close());
+    raw.send(hello(self, { scopes: [] }));
+    await raw.nextOf('welcome');
+    raw.send({ type: 'credit', batch: (await raw.nextOf('snapshot')).batch });
+    raw.send({ type: 'scopes', scopes: null });
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const message = await raw.next();
+      expect(message.type).not.toBe('error');
+      if (!('batch' in message)) continue;
+      expect(encodeServerMessage(message).length).toBeLessThanOrEqual(LIMIT);
+      raw.send({ type: 'credit', batch: message.batch });
+      if (message.type !== 'snapshot') continue;
+      parts.push(message.part);
+      if (message.final) break;
+    }
+    expect(parts.length).toBeGreaterThan(1);
+    const whole = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      whole.set(part, at);
+      at += part.length;
+    }
+    const [register] = decodeRegisters(whole, specs).registers;
+    expect(register?.[0]).toBe(task);
+    expect(liveOf(register?.[2]).map((v) => v.value)).toEqual([big(4, 20 * 1024)]);
+    const reader = await connected(s.url);
+    await reader.whenSynced();
+    expect(view(reader)).toEqual(view(writer));
+  });
+
   it('transact refuses up front a transaction no frame could carry, applying and storing nothing', async () => {
     const s = await server({ limits: { maxFrameBytes: LIMIT, maxOpsPerTransaction: 100 } });
     const c = await connected(s.url);
