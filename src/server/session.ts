@@ -502,8 +502,19 @@ export class Session<Identity> {
     );
   }
 
+  /**
+   * A group's evictions and new registers go before its records, at the
+   * position already covered: the records batch moves the client's position,
+   * so by then it holds every consequence of the group (`whenSynced` and the
+   * `position` event never show what the group took away or not yet what it
+   * gave).
+   */
   private enqueue(out: GroupOut, position: number): void {
-    if (out.records.length > 0 || out.through > 0) {
+    const records = out.records.length > 0 || out.through > 0;
+    const at = records ? this.covered : position;
+    if (out.evict.length > 0) this.queue.push({ type: 'evict', position: at, pairs: out.evict });
+    if (out.install.length > 0) this.queue.push({ type: 'registers', position: at, install: out.install });
+    if (records) {
       const entries: RecordEntry[] = out.records.map((record) =>
         'own' in record
           ? { position: record.position, own: transactionId(record.own), digest: transactionDigest(record.own), hidden: record.hidden }
@@ -513,8 +524,6 @@ export class Session<Identity> {
       this.queue.push({ type: 'records', entries, through });
       this.covered = Math.max(this.covered, through);
     }
-    if (out.evict.length > 0) this.queue.push({ type: 'evict', position, pairs: out.evict });
-    if (out.install.length > 0) this.queue.push({ type: 'registers', position, install: out.install });
     // A client this far behind gets a fresh snapshot rather than an ever longer queue.
     if (this.queue.length > MAX_QUEUE) this.queueSnapshot();
   }
