@@ -16,7 +16,7 @@ import type { ObservedView } from './author.js';
 import { DatsyncError, ErrorCode } from './errors.js';
 import type { Attr, Dot, EntityId, ReplicaId, TxId } from './ids.js';
 import type { Op, Transaction } from './op.js';
-import { isWhole, transactionId } from './op.js';
+import { transactionId } from './op.js';
 import type { DotSet, Slot, VisibleChange } from './register.js';
 import { applyOp, cloneSlot, liveOf, TxStamp, Version, visibleValues } from './register.js';
 import type { DatomChange } from './replica-state.js';
@@ -42,8 +42,6 @@ export class TentativeState implements ObservedView {
   private readonly pendingById = new Map<TxId, Transaction>();
   /** Ops of tentative transactions by dot: a lookup must not scan an outbox that grows while offline. */
   private readonly pendingOps = new Map<ReplicaId, Map<number, Op>>();
-  /** Tentative transactions with gaps in their offsets, whose unused dots only a scan finds. */
-  private gapped = 0;
   /** Dots of tentative transactions, which the overlay has applied but the confirmed state has not. */
   private readonly dots: DotSet;
   private readonly scratch: VisibleChange[] = [];
@@ -83,15 +81,13 @@ export class TentativeState implements ObservedView {
     return this.pendingOps.get(dot.replica)?.get(dot.counter);
   }
 
+  /**
+   * Only the dots of pending ops, as ReplicaState's context holds only the
+   * dots of applied ops: the unused dots of a transaction with gaps in its
+   * offsets stay unseen in both.
+   */
   private isPendingDot(dot: Dot): boolean {
-    if (this.pendingOps.get(dot.replica)?.has(dot.counter) === true) return true;
-    if (this.gapped === 0) return false;
-    for (const tx of this.pendingList) {
-      if (tx.replica !== dot.replica) continue;
-      const last = tx.counter + (tx.ops[tx.ops.length - 1]?.offset ?? 0);
-      if (dot.counter >= tx.counter && dot.counter <= last) return true;
-    }
-    return false;
+    return this.pendingOps.get(dot.replica)?.has(dot.counter) === true;
   }
 
   private indexPending(tx: Transaction): void {
@@ -104,7 +100,6 @@ export class TentativeState implements ObservedView {
       const counter = tx.counter + op.offset;
       if (!ops.has(counter)) ops.set(counter, op);
     }
-    if (!isWhole(tx)) this.gapped++;
   }
 
   private unindexPending(tx: Transaction): void {
@@ -116,7 +111,6 @@ export class TentativeState implements ObservedView {
       }
       if (ops.size === 0) this.pendingOps.delete(tx.replica);
     }
-    if (!isWhole(tx)) this.gapped--;
   }
 
   /** The register as it is shown: tentative if a pending transaction touched it, confirmed otherwise. */
