@@ -159,6 +159,8 @@ export class SyncConnection {
   private decided = 0;
   private head = 0;
   private pushedAfterLive = false;
+  /** Set when nothing may be pushed before the catch-up is done (see `welcome`). */
+  private holding = false;
   private readonly snapshotParts: Uint8Array[] = [];
   private chain: Promise<void> = Promise.resolve();
   private pingId = 0;
@@ -521,9 +523,8 @@ export class SyncConnection {
     // of this replica may have issued those ids; see `ownRecord`), nor before they go again (see `becameLive`).
     const outbox = this.host.outbox();
     const replica = this.host.replicaId;
-    if (!outbox.some((tx) => tx.replica === replica && tx.counter <= this.decided)) {
-      this.push(outbox.filter((tx) => tx.counter > this.decided));
-    }
+    this.holding = outbox.some((tx) => tx.replica === replica && tx.counter <= this.decided);
+    if (!this.holding) this.push(outbox.filter((tx) => tx.counter > this.decided));
     // Scopes changed while the hello was on its way go now, before anything else is decided for them.
     if (this.host.scopes() !== this.declaredScopes) this.sendScopes(this.host.scopes());
     if (this.current === 'live') this.becameLive(socket);
@@ -533,6 +534,7 @@ export class SyncConnection {
     this.setStatus('live');
     if (this.pushedAfterLive || socket !== this.socket) return;
     this.pushedAfterLive = true;
+    this.holding = false;
     // Still pending though decided: its rejection was lost. Sending it again brings the answer back
     // (the server compares it with what it decided under that id), ahead of anything held back at welcome.
     const outbox = this.host.outbox();
@@ -565,7 +567,8 @@ export class SyncConnection {
    */
   push(txs: readonly Transaction[]): void {
     const socket = this.socket;
-    if (socket === undefined || !this.welcomed) return;
+    // Held: a write made now could be written again under a new id if this replica turns out a copy (see `ownRecord`).
+    if (socket === undefined || !this.welcomed || this.holding) return;
     const limits = this.frameLimits;
     const refused: Array<{ txId: TxId; code: string; message: string }> = [];
     const refuse = (tx: Transaction, error: DatsyncError): void => {
