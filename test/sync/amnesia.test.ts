@@ -126,6 +126,37 @@ describe('a client that lost or rewound its storage', () => {
     await server.close();
   });
 
+  it('restored, with a strong-mode write waiting: its promise resolves with the write as it landed under the new id', async () => {
+    const server = await startServer();
+    const path = join(dir, 'strong.sqlite');
+    const copy = join(dir, 'strong-copy.sqlite');
+    const writer = await client(server.url, { storage: new SqliteStorage(path) });
+    await writer.transact([{ 'task/title': 'first' }]);
+    await writer.whenSynced();
+    await writer.close();
+    copyFileSync(path, copy);
+    const again = await client(server.url, { storage: new SqliteStorage(path) });
+    const second = await again.transact([{ 'task/title': 'second' }]);
+    await again.whenSynced();
+    await again.close();
+
+    // Written before the connection opens, so hello already counts it (the hello check passes).
+    const restored = await client(server.url, { storage: new SqliteStorage(copy) });
+    const old = restored.replicaId;
+    const report = await restored.transact([{ ':db/id': 's', 'task/title': 'strong' }], { confirmed: true });
+    expect(report.txId).not.toBe(second.txId);
+    expect(report.txId?.startsWith(`${restored.replicaId}:`)).toBe(true);
+    expect(restored.replicaId).not.toBe(old);
+    expect(report.entityIds.s?.startsWith(`${restored.replicaId}.`)).toBe(true);
+    await restored.whenSynced();
+    const reader = await client(server.url);
+    await reader.whenSynced();
+    expect(reader.q<string[]>(titles).sort()).toEqual(['first', 'second', 'strong']);
+    expect(view(restored)).toEqual(view(reader));
+    await Promise.all([restored.close(), reader.close()]);
+    await server.close();
+  });
+
   it('a push under a decided id with other contents is refused with replica-reused; the same transaction sent again is still "accepted"', async () => {
     const server = await startServer();
     const writer = await client(undefined);
