@@ -74,11 +74,20 @@ function checkAuthentication(file: string, value: unknown): TokenAuthentication 
   return value as unknown as TokenAuthentication;
 }
 
+/** What the caller sets in place of the module's own exports. */
+export interface ConfigOverrides {
+  /**
+   * Serve this directory instead of the module's `staticDir`, or none with
+   * `null` (the module's then need not exist: a test builds the app elsewhere, or serves only the API).
+   */
+  readonly staticDir?: string | null;
+}
+
 /**
  * Imports and checks a config module. The schema and the permissions are
  * checked in full by `createServer`; here only their presence and shape.
  */
-export async function loadConfig(path: string): Promise<ServeConfig> {
+export async function loadConfig(path: string, overrides: ConfigOverrides = {}): Promise<ServeConfig> {
   const file = resolve(path);
   let module: Record<string, unknown>;
   try {
@@ -92,7 +101,8 @@ export async function loadConfig(path: string): Promise<ServeConfig> {
     throw invalid(file, 'permissions', 'must be { read, write } rules (see docs/server.md)');
   }
   let dir: string | undefined;
-  if (staticDir !== undefined) {
+  if (overrides.staticDir !== undefined) dir = overrides.staticDir === null ? undefined : resolve(overrides.staticDir);
+  else if (staticDir !== undefined) {
     if (typeof staticDir !== 'string') throw invalid(file, 'staticDir', 'must be a directory path');
     dir = resolve(dirname(file), staticDir);
     if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {

@@ -35,7 +35,7 @@ export async function startApp(): Promise<AppUnderTest> {
     build: { outDir: staticDir, emptyOutDir: true, sourcemap: false },
     logLevel: 'error',
   });
-  const config = { ...(await loadConfig(join(root, 'examples', 'app', 'server.config.js'))), staticDir };
+  const config = await loadConfig(join(root, 'examples', 'app', 'server.config.js'), { staticDir });
   const errors: unknown[] = [];
   const app = await serveApp({
     config,

@@ -31,10 +31,10 @@ describe('the example app’s permissions', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'datsync-app-perms-'));
-    const loaded = await loadConfig(config);
+    const loaded = await loadConfig(config, { staticDir: null });
     schema = loaded.schema;
     app = await serveApp({
-      config: { ...loaded, staticDir: undefined },
+      config: loaded,
       dataDir,
       storage: new MemoryStorage(),
       port: 0,

@@ -115,6 +115,13 @@ describe('loadConfig', () => {
     expect(error.message).toContain(message);
   });
 
+  it('serves the directory the caller names instead of the module’s, which then need not exist', async () => {
+    const dir = appDir();
+    const file = writeConfig(dir, goodConfig.replace("'./public'", "'./dist'"));
+    expect((await loadConfig(file, { staticDir: join(dir, 'public') })).staticDir).toBe(join(dir, 'public'));
+    expect((await loadConfig(file, { staticDir: null })).staticDir).toBeUndefined();
+  });
+
   it('refuses a module that does not load, with the reason', async () => {
     const dir = workDir();
     const error = expectDatsyncError(await rejection(loadConfig(writeConfig(dir, 'export const schema = {;'))), 'invalid-schema');
