@@ -158,7 +158,8 @@ export class DraftLink {
         link.connect();
         return link;
       }
-      const outcome = await link.startChannel(true);
+      // With its generation: a draft that ended meanwhile is refused as closed, not silently replaced by the next one.
+      const outcome = await link.startChannel(true, false);
       if (!(outcome instanceof DatsyncError)) return link;
       if (link.closedInfo === undefined) {
         link.leave();
@@ -331,10 +332,11 @@ export class DraftLink {
 
   /**
    * Starts the channel; with `opening`, resolves once it is live, refused (the
-   * error), or not live within the open timeout.
+   * error), or not live within the open timeout. A `fresh` document asks for
+   * whatever draft the server has; otherwise the link's generation is sent.
    */
-  private startChannel(opening: boolean): Promise<'live' | 'timeout' | DatsyncError> {
-    const options = this.over ? undefined : this.host.channel(this.key, this.params(opening));
+  private startChannel(opening: boolean, fresh = opening): Promise<'live' | 'timeout' | DatsyncError> {
+    const options = this.over ? undefined : this.host.channel(this.key, this.params(fresh));
     if (options === undefined) return Promise.resolve('timeout');
     return new Promise((resolve) => {
       let settled = !opening;
@@ -477,6 +479,16 @@ export class DraftLink {
       return;
     }
     if (this.channel === undefined) void this.startChannel(false);
+  }
+
+  /**
+   * Settles once the server holds this close (at once when offline or never
+   * bound; at the latest after the open timeout): whoever opens the key after
+   * that is given the next draft, not this one.
+   */
+  async closeDelivered(): Promise<void> {
+    if (this.generation === 0 || !this.host.online) return;
+    await within(this.ended, OPEN_TIMEOUT_MS);
   }
 
   /** The client went offline on purpose: stop talking to the server, keep everything else. */

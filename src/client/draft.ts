@@ -267,7 +267,7 @@ export class Draft {
         txId = report.txId;
         written = entity ?? report.entityIds.draft ?? null;
       }
-      this.end({ reason: 'committed', ...(txId === null ? {} : { txId }), ...(written === null ? {} : { entity: written }) });
+      await this.end({ reason: 'committed', ...(txId === null ? {} : { txId }), ...(written === null ? {} : { entity: written }) });
       return { txId, entity: written };
     } finally {
       this.committing = false;
@@ -277,10 +277,11 @@ export class Draft {
   /** Drops the draft for every editor. */
   async discard(): Promise<void> {
     this.ensureOpen();
-    this.end({ reason: 'discarded' });
+    await this.end({ reason: 'discarded' });
   }
 
-  private end(how: Omit<DraftClosed, 'at' | 'by'>): void {
+  /** Closes the draft here at once; settles when the server holds the close too (see `closeDelivered`). */
+  private async end(how: Omit<DraftClosed, 'at' | 'by'>): Promise<void> {
     const closed: DraftClosed = {
       ...how,
       ...(this.presenceName === undefined ? {} : { by: this.presenceName.name }),
@@ -288,7 +289,13 @@ export class Draft {
     };
     markClosed(this.doc, closed, 'local');
     this.finish(closed);
-    void this.link.deliverClose();
+    try {
+      await this.link.deliverClose();
+      await this.link.closeDelivered();
+    } catch (error) {
+      // The draft is closed here and its transaction (if any) stands; a failure to tell the server is the client's error, not the commit's.
+      this.host.error(error);
+    }
   }
 
   private txData(entity: EntityId | null, changes: readonly DraftChange[]): TxData {
