@@ -80,7 +80,7 @@ export async function createClient(options: ClientOptions): Promise<DatsyncClien
     replicaId = mintReplicaId((options.randomBytes ?? defaultRandomBytes)(16));
     await storage.commit({ meta: { replicaId, issuedUpTo: 0, hlc: 0, schemaFingerprint: schema.fingerprint } });
   }
-  const confirmed = await loadConfirmed(storage, schema);
+  const { state: confirmed, snapshotPosition } = await loadConfirmed(storage, schema);
   const pending = await storage.outbox();
   for (const tx of pending) storedData(storage, () => validateTransaction(tx, schema.specs));
   const replica = new Replica({
@@ -95,7 +95,7 @@ export async function createClient(options: ClientOptions): Promise<DatsyncClien
     onError: (error) => client.emitError(error),
   });
   // A snapshot stored just before a crash may be ahead of the stored position: it covers everything before it.
-  const position = Math.max(meta.serverPosition ?? 0, (await storage.snapshot())?.position ?? 0);
+  const position = Math.max(meta.serverPosition ?? 0, snapshotPosition);
   const scopes = options.scopes !== undefined ? options.scopes : ((meta.scopes as ScopeSpec[] | null | undefined) ?? null);
   if (options.scopes !== undefined) {
     checkScopes(options.scopes);
@@ -149,7 +149,8 @@ function storedData<T>(storage: Storage, read: () => T): T {
   }
 }
 
-async function loadConfirmed(storage: Storage, schema: Schema): Promise<ReplicaState> {
+/** The confirmed state (snapshot, then the log after it); the snapshot is read once, since it can be megabytes. */
+async function loadConfirmed(storage: Storage, schema: Schema): Promise<{ state: ReplicaState; snapshotPosition: number }> {
   const snapshot = await storage.snapshot();
   const state = storedData(storage, () =>
     snapshot === undefined ? new ReplicaState(schema.specs) : decodeState(snapshot.state, schema.specs),
@@ -165,7 +166,7 @@ async function loadConfirmed(storage: Storage, schema: Schema): Promise<ReplicaS
     if (last === undefined) break;
     after = last.position;
   }
-  return state;
+  return { state, snapshotPosition: snapshot?.position ?? 0 };
 }
 
 /** The client; internal methods serve the sync layer and tests, the public surface is `DatsyncClient`. */
