@@ -31,7 +31,8 @@ import type { Draft } from '../src/client/draft.js';
 import { runs } from './setup.js';
 import type { Field, Values } from './support/draft-world.js';
 import { DraftWorld, FIELDS, normAll, TEXT_FIELDS, USERS } from './support/draft-world.js';
-import { drain } from './support/sim-network.js';
+import type { NetworkStep } from './support/sim-network.js';
+import { deliverStep, drain, killStep, tickStep } from './support/sim-network.js';
 
 type Step =
   | { readonly type: 'insert'; readonly editor: number; readonly field: number; readonly at: number; readonly text: string }
@@ -39,9 +40,7 @@ type Step =
   | { readonly type: 'retype'; readonly editor: number; readonly field: number; readonly text: string }
   | { readonly type: 'set'; readonly editor: number; readonly done: boolean; readonly value: number | null }
   | { readonly type: 'member'; readonly editor: number; readonly tag: number; readonly add: boolean }
-  | { readonly type: 'deliver'; readonly pick: number; readonly count: number; readonly down: boolean }
-  | { readonly type: 'kill'; readonly pick: number }
-  | { readonly type: 'tick' }
+  | NetworkStep
   | { readonly type: 'offline'; readonly editor: number }
   | { readonly type: 'online'; readonly editor: number }
   | { readonly type: 'reload'; readonly editor: number }
@@ -72,17 +71,9 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({ type: fc.constant('set' as const), editor, done: fc.boolean(), value: fc.option(fc.nat(4), { freq: 4 }) }),
   },
   { weight: 3, arbitrary: fc.record({ type: fc.constant('member' as const), editor, tag: fc.nat(3), add: fc.boolean() }) },
-  {
-    weight: 8,
-    arbitrary: fc.record({
-      type: fc.constant('deliver' as const),
-      pick: fc.nat(),
-      count: fc.integer({ min: 1, max: 6 }),
-      down: fc.boolean(),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('kill' as const), pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('tick' as const) }) },
+  { weight: 8, arbitrary: deliverStep },
+  { weight: 1, arbitrary: killStep },
+  { weight: 1, arbitrary: tickStep },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('offline' as const), editor }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('online' as const), editor }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('reload' as const), editor }) },
@@ -182,16 +173,9 @@ async function apply(world: DraftWorld, schedule: Schedule, id: EntityId, step: 
       break;
     }
     case 'deliver':
-      for (let k = 0; k < step.count; k++) {
-        if (!world.network.deliver(step.pick + k, step.down)) break;
-        await drain();
-      }
-      break;
     case 'kill':
-      world.network.kill(step.pick);
-      break;
     case 'tick':
-      world.network.tick();
+      await world.network.run(step);
       break;
     case 'offline':
       world.disconnect(step.editor % editors);

@@ -22,7 +22,8 @@ import { createSyncCore } from '../src/server/core.js';
 import { allowAll } from '../src/server/permissions.js';
 import { MemoryStorage, MemoryStore } from '../storage/memory.js';
 import { runs } from './setup.js';
-import { drain, SimNetwork } from './support/sim-network.js';
+import type { NetworkStep } from './support/sim-network.js';
+import { deliverStep, drain, killStep, SimNetwork, tickStep } from './support/sim-network.js';
 
 const schema: SchemaInput = {
   'item/key': { ':db/valueType': ':db.type/string', ':db/unique': ':db.unique/identity' },
@@ -39,9 +40,7 @@ type Step =
       readonly n: number;
       readonly tag: number;
     }
-  | { readonly type: 'deliver'; readonly pick: number; readonly count: number; readonly down: boolean }
-  | { readonly type: 'kill'; readonly pick: number }
-  | { readonly type: 'tick' }
+  | NetworkStep
   | { readonly type: 'offline'; readonly client: number }
   | { readonly type: 'online'; readonly client: number }
   | { readonly type: 'restart-client'; readonly client: number }
@@ -61,17 +60,9 @@ const stepArb = (clients: number): fc.Arbitrary<Step> =>
         tag: fc.nat(2),
       }),
     },
-    {
-      weight: 8,
-      arbitrary: fc.record({
-        type: fc.constant('deliver' as const),
-        pick: fc.nat(),
-        count: fc.integer({ min: 1, max: 6 }),
-        down: fc.boolean(),
-      }),
-    },
-    { weight: 1, arbitrary: fc.record({ type: fc.constant('kill' as const), pick: fc.nat() }) },
-    { weight: 2, arbitrary: fc.record({ type: fc.constant('tick' as const) }) },
+    { weight: 8, arbitrary: deliverStep },
+    { weight: 1, arbitrary: killStep },
+    { weight: 2, arbitrary: tickStep },
     { weight: 1, arbitrary: fc.record({ type: fc.constant('offline' as const), client: fc.nat(clients - 1) }) },
     { weight: 1, arbitrary: fc.record({ type: fc.constant('online' as const), client: fc.nat(clients - 1) }) },
     { weight: 1, arbitrary: fc.record({ type: fc.constant('restart-client' as const), client: fc.nat(clients - 1) }) },
@@ -195,16 +186,9 @@ async function run(schedule: { clients: number; steps: readonly Step[] }): Promi
         break;
       }
       case 'deliver':
-        for (let k = 0; k < step.count; k++) {
-          if (!world.network.deliver(step.pick + k, step.down)) break;
-          await drain();
-        }
-        break;
       case 'kill':
-        world.network.kill(step.pick);
-        break;
       case 'tick':
-        world.network.tick();
+        await world.network.run(step);
         break;
       case 'offline':
         world.online[step.client] = false;

@@ -13,8 +13,24 @@
  * (`core.drafts.connect`, as the WebSocket layer wires it), with the URL's
  * `token` as its credentials; any other URL reaches the sync.
  */
+import fc from 'fast-check';
 import type { Scheduler, SocketFactory, SocketLike } from '../../src/client/sync.js';
 import type { SyncCore } from '../../src/server/core.js';
+
+/** The schedule's own steps, shared by every suite on this network: deliver frames, kill a connection, fire the next timer. */
+export type NetworkStep =
+  | { readonly type: 'deliver'; readonly pick: number; readonly count: number; readonly down: boolean }
+  | { readonly type: 'kill'; readonly pick: number }
+  | { readonly type: 'tick' };
+
+export const deliverStep: fc.Arbitrary<NetworkStep> = fc.record({
+  type: fc.constant('deliver' as const),
+  pick: fc.nat(),
+  count: fc.integer({ min: 1, max: 6 }),
+  down: fc.boolean(),
+});
+export const killStep: fc.Arbitrary<NetworkStep> = fc.record({ type: fc.constant('kill' as const), pick: fc.nat() });
+export const tickStep: fc.Arbitrary<NetworkStep> = fc.record({ type: fc.constant('tick' as const) });
 
 /** The server's end of a connection: what the client sent, and its going. */
 interface ServerEnd {
@@ -220,6 +236,18 @@ export class SimNetwork {
 
   get hasTimers(): boolean {
     return this.timers.some((t) => !t.cancelled);
+  }
+
+  /** Runs one network step of a schedule, letting the promises each delivery settles run. */
+  async run(step: NetworkStep): Promise<void> {
+    if (step.type === 'kill') this.kill(step.pick);
+    else if (step.type === 'tick') this.tick();
+    else {
+      for (let k = 0; k < step.count; k++) {
+        if (!this.deliver(step.pick + k, step.down)) break;
+        await drain();
+      }
+    }
   }
 
   /** Advances the clock to the next timer and runs it. */
