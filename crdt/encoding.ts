@@ -240,7 +240,9 @@ export class Decoder {
     const buf = this.buffer;
     const end = this.pos + length;
     let pos = this.pos;
-    let out = '';
+    // Nearly every string stored is ASCII: made in one call, not a character at a time (which left a string per character to collect).
+    while (pos < end && (buf[pos] as number) < 0x80) pos++;
+    let out = asciiString(buf, this.pos, pos);
     let units: number[] | undefined;
     while (pos < end) {
       const byte = buf[pos] as number;
@@ -306,3 +308,16 @@ export class Decoder {
  * linters and bundlers do not take them for dead code.
  */
 export const LAYOUT_ANCHORS: readonly object[] = [new Encoder(1), new Decoder(new Uint8Array(0))];
+
+/** Largest argument list given to `String.fromCharCode` at once (engines limit how many arguments a call may have). */
+const CHARS_PER_CALL = 4096;
+
+/** The ASCII bytes `buf[start..end)` as a string. */
+function asciiString(buf: Uint8Array, start: number, end: number): string {
+  if (end - start === 1) return String.fromCharCode(buf[start] as number);
+  let out = '';
+  for (let at = start; at < end; at += CHARS_PER_CALL) {
+    out += String.fromCharCode.apply(null, buf.subarray(at, Math.min(end, at + CHARS_PER_CALL)) as unknown as number[]);
+  }
+  return out;
+}
