@@ -66,9 +66,8 @@ export async function startChromium(
   const child = spawn(
     executable,
     [...CHROMIUM_FLAGS, ...extraFlags, `--user-data-dir=${userDataDir}`, '--remote-debugging-port=0', 'about:blank'],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+    // A process group of its own: a crash test kills the whole browser (renderers, utility processes), as a real crash or power loss does.
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   const endpoint = await new Promise<string>((resolve, reject) => {
     let stderr = '';
@@ -90,13 +89,39 @@ export async function startChromium(
     process: child,
     userDataDir,
     kill: async () => {
-      child.kill('SIGKILL');
+      signalGroup(child.pid, 'SIGKILL');
       await exited;
+      // A surviving child could still hold the profile's files when the next browser opens them.
+      await groupGone(child.pid);
     },
     close: async () => {
       await browser.close().catch(() => undefined);
-      child.kill('SIGTERM');
+      signalGroup(child.pid, 'SIGTERM');
       await exited;
+      await groupGone(child.pid);
     },
   };
+}
+
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is gone already.
+  }
+}
+
+/** Resolves once no process of the group is left (polled: the OS tells no one when the last member of a group exits). */
+async function groupGone(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  for (let waited = 0; waited < 10_000; waited += 20) {
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  signalGroup(pid, 'SIGKILL');
 }
