@@ -19,7 +19,7 @@ import type { AsyncTrial, Sample } from '../harness.js';
 import type { EntityMap } from '../replica/workload.js';
 import { DATOMS, ENTITIES, foreignRecords, missing, rawRows, SCHEMA, workload } from '../replica/workload.js';
 import type { BulkSubject, ColdSubject, LiveSubject } from './shared.js';
-import { CHUNK, edit, INTERACTIVE_WRITES, rawDatoms, verify } from './shared.js';
+import { CHUNK, COUNT, edit, INTERACTIVE_WRITES, openClientTrial, rawDatoms, verify } from './shared.js';
 
 /** What every IndexedDB subject works from, built once per process (page). */
 export interface IdbInputs {
@@ -39,8 +39,6 @@ function freshName(what: string): string {
   sequence++;
   return `datsync-bench-${what}-${Date.now().toString(36)}-${sequence}`;
 }
-
-const COUNT = '[:find (count ?e) . :where [?e "task/title"]]';
 
 interface RawLayout {
   chunks: { key: number; value: { readonly datoms: ReadonlyArray<readonly [Eid, string, unknown]> } };
@@ -151,23 +149,11 @@ export function bulkTrials(inputs: IdbInputs): Record<BulkSubject, AsyncTrial> {
   };
 }
 
-function openClient(name: string): AsyncTrial {
-  return async () => async (): Promise<Sample> => {
-    const start = performance.now();
-    const client = (await createClient({ schema: SCHEMA, storage: await openIndexedDbStorage(name) })) as Client;
-    client.db();
-    const ms = performance.now() - start;
-    verify(client.q(COUNT) === ENTITIES, 'the opened client shows every entity');
-    await client.close();
-    return { ms, laps: [] };
-  };
-}
-
 export function coldTrials(inputs: IdbInputs): Record<ColdSubject, AsyncTrial> {
   const dsSchema = compileSchema(SCHEMA).datascript;
   return {
-    log: openClient(inputs.cold.log),
-    snapshot: openClient(inputs.cold.snapshot),
+    log: openClientTrial(() => openIndexedDbStorage(inputs.cold.log)),
+    snapshot: openClientTrial(() => openIndexedDbStorage(inputs.cold.snapshot)),
     raw: async () => async (): Promise<Sample> => {
       const start = performance.now();
       const db = await openRaw(inputs.cold.raw);

@@ -4,7 +4,12 @@
  *
  * @module
  */
+import type { Client } from '../../src/client/client.js';
+import { createClient } from '../../src/client/client.js';
 import type { Eid, TxOp } from '../../src/datascript/index.js';
+import type { Storage } from '../../storage/contract.js';
+import type { AsyncTrial, Sample } from '../harness.js';
+import { ENTITIES, SCHEMA } from '../replica/workload.js';
 
 /** Bulk write of the 100,000 datoms. */
 export type BulkSubject = 'commit' | 'receive' | 'transact' | 'raw';
@@ -34,4 +39,20 @@ export function rawDatoms(rows: ReadonlyArray<readonly [Eid, string, unknown, nu
 /** Throws unless `ok`: a run that stored or read the wrong thing measures nothing. */
 export function verify(ok: boolean, what: string): void {
   if (!ok) throw new Error(`benchmark check failed: ${what}`);
+}
+
+/** Counts the workload's entities in an opened client. */
+export const COUNT = '[:find (count ?e) . :where [?e "task/title"]]';
+
+/** A cold start: from opening the storage until `db()` returns the queryable database. */
+export function openClientTrial(open: () => Storage | Promise<Storage>): AsyncTrial {
+  return async () => async (): Promise<Sample> => {
+    const start = performance.now();
+    const client = (await createClient({ schema: SCHEMA, storage: await open() })) as Client;
+    client.db();
+    const ms = performance.now() - start;
+    verify(client.q(COUNT) === ENTITIES, 'the opened client shows every entity');
+    await client.close();
+    return { ms, laps: [] };
+  };
 }

@@ -21,7 +21,7 @@ import type { AsyncTrial, Sample } from '../harness.js';
 import type { EntityMap } from '../replica/workload.js';
 import { DATOMS, ENTITIES, missing, SCHEMA } from '../replica/workload.js';
 import type { BulkSubject, ColdSubject, LiveSubject } from './shared.js';
-import { edit, INTERACTIVE_WRITES, verify } from './shared.js';
+import { COUNT, edit, INTERACTIVE_WRITES, openClientTrial, verify } from './shared.js';
 
 export interface SqliteInputs {
   readonly dir: string;
@@ -32,7 +32,6 @@ export interface SqliteInputs {
   readonly cold: { readonly log: string; readonly snapshot: string; readonly raw: string };
 }
 
-const COUNT = '[:find (count ?e) . :where [?e "task/title"]]';
 const DATE_ATTRIBUTE = 'task/due';
 
 let sequence = 0;
@@ -149,23 +148,11 @@ export function sqliteBulkTrials(inputs: SqliteInputs): Record<BulkSubject, Asyn
   };
 }
 
-function openClient(path: string): AsyncTrial {
-  return async () => async (): Promise<Sample> => {
-    const start = performance.now();
-    const client = (await createClient({ schema: SCHEMA, storage: new SqliteStorage(path) })) as Client;
-    client.db();
-    const ms = performance.now() - start;
-    verify(client.q(COUNT) === ENTITIES, 'the opened client shows every entity');
-    await client.close();
-    return { ms, laps: [] };
-  };
-}
-
 export function sqliteColdTrials(inputs: SqliteInputs): Record<ColdSubject, AsyncTrial> {
   const dsSchema = compileSchema(SCHEMA).datascript;
   return {
-    log: openClient(inputs.cold.log),
-    snapshot: openClient(inputs.cold.snapshot),
+    log: openClientTrial(() => new SqliteStorage(inputs.cold.log)),
+    snapshot: openClientTrial(() => new SqliteStorage(inputs.cold.snapshot)),
     raw: async () => async (): Promise<Sample> => {
       const start = performance.now();
       const db = openRaw(inputs.cold.raw);
