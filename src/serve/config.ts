@@ -105,9 +105,10 @@ export async function loadConfig(path: string, overrides: ConfigOverrides = {}):
   else if (staticDir !== undefined) {
     if (typeof staticDir !== 'string') throw invalid(file, 'staticDir', 'must be a directory path');
     dir = resolve(dirname(file), staticDir);
-    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
-      throw invalid(file, 'staticDir', `names ${dir}, which is not a directory (is the app built?)`);
-    }
+  }
+  // The caller's directory is checked as the module's is: a typo should not serve 404s.
+  if (dir !== undefined && !statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw invalid(file, 'staticDir', `names ${dir}, which is not a directory (is the app built?)`);
   }
   return {
     schema: schema as SchemaInput,

@@ -120,6 +120,8 @@ describe('loadConfig', () => {
     const file = writeConfig(dir, goodConfig.replace("'./public'", "'./dist'"));
     expect((await loadConfig(file, { staticDir: join(dir, 'public') })).staticDir).toBe(join(dir, 'public'));
     expect((await loadConfig(file, { staticDir: null })).staticDir).toBeUndefined();
+    const error = expectDatsyncError(await rejection(loadConfig(file, { staticDir: join(dir, 'nowhere') })), 'invalid-schema');
+    expect(error.message).toContain('which is not a directory');
   });
 
   it('refuses a module that does not load, with the reason', async () => {
